@@ -1,0 +1,43 @@
+# Signpost: `make run` (the main job, on the embedded local Apache Kafka) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit lexicon-check evaluate bench kafka-start kafka-stop clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	ops/with-kafka ops/run-demo
+
+test: install
+	$(VENV)/bin/signpost lexicon-check >/dev/null
+	ops/with-kafka $(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest -m "not integration"
+
+lexicon-check: install
+	$(VENV)/bin/signpost lexicon-check
+
+evaluate: install
+	$(VENV)/bin/signpost evaluate --misses 20
+
+bench: install
+	ops/with-kafka $(PY) -m bench
+
+kafka-start:
+	ops/kafka/devkafka start
+
+kafka-stop:
+	ops/kafka/devkafka stop
+
+clean:
+	rm -rf $(VENV) .devkafka .signpost-data .pytest_cache

@@ -1,0 +1,1 @@
+"""Signpost: trusted help above search results, decided on a Kafka stream."""

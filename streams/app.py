@@ -1,0 +1,133 @@
+"""The Faust app, built by a factory: topics, the deciding agent, and the command line.
+
+Nothing heavy happens at import time. `main()` reads the settings, loads the lexicon when the worker is asked
+for (a broken lexicon stops start-up with the file and entry), builds the app, and hands the command line to
+Faust, so Faust's commands (`worker`, `agents`, ...) and Signpost's (`classify`, `lexicon-check`, ...) live
+together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any, Sequence
+
+import faust
+
+from streams.core.decide import Decider
+from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
+from streams.pipeline import Pipeline, Record
+from streams.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+class Signpost:
+    """What the app's agents and commands share; the lexicon is loaded on first use, once."""
+
+    def __init__(self, settings: Settings, lexicon: Lexicon | None = None) -> None:
+        self.settings = settings
+        self._lexicon = lexicon
+        self._decider: Decider | None = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            self._lexicon = load_lexicon(self.settings.lexicon_dir)
+        return self._lexicon
+
+    @property
+    def decider(self) -> Decider:
+        if self._decider is None:
+            self._decider = Decider(self.lexicon)
+        return self._decider
+
+
+def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
+    signpost = Signpost(settings, lexicon)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        processing_guarantee=settings.processing_guarantee,
+        web_port=settings.web_port,
+        web_host="0.0.0.0",
+        datadir=str(settings.data_dir),
+        store="memory://",
+        topic_partitions=settings.partitions,
+        value_serializer="raw",
+        key_serializer="raw",
+        producer_linger_ms=5,
+        producer_compression_type="lz4" if _has_lz4() else None,
+        stream_buffer_maxsize=16384,
+        broker_commit_every=10000,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        loghandlers=[],
+    )
+    app.signpost = signpost  # type: ignore[attr-defined]
+    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw", partitions=settings.partitions)
+    app.topic(settings.decisions_topic, partitions=settings.partitions)
+    app.topic(settings.dlq_topic, partitions=settings.partitions)
+
+    @app.agent(events, name="decide-searches")
+    async def decide_searches(stream: faust.StreamT[bytes]) -> None:
+        pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic)
+        producer = await app.maybe_start_producer()
+
+        async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> Any:
+            return await producer.send(topic, key, value, None, None, headers)
+
+        window = settings.batch_window_ms / 1000 or 0.001
+        async for batch in stream.take_events(settings.batch_size, within=window):
+            records = [_record(event.message) for event in batch]
+            _, pending = await pipeline.process(records, send)
+            # At least once: the batch is acked (and so committable) only after every decision and dead
+            # letter is delivered.
+            await asyncio.gather(*pending)
+
+    from streams import commands
+
+    commands.register(app, signpost)
+    return app
+
+
+def _record(message: Any) -> Record:
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else 0,
+        key=message.key,
+        value=message.value,
+        headers=tuple(message.headers or ()),
+    )
+
+
+def _has_lz4() -> bool:
+    try:
+        import lz4  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"signpost: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    lexicon = None
+    if "worker" in argv[1:]:
+        try:
+            lexicon = load_lexicon(settings.lexicon_dir)
+        except LexiconError as exc:
+            print(f"signpost: the lexicon is broken, refusing to start: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        logging.getLogger("streams").setLevel(settings.log_level)
+    app = create_app(settings, lexicon)
+    sys.argv = argv
+    app.main()

@@ -1,0 +1,76 @@
+"""Signpost's own commands, registered on the Faust app beside Faust's (`signpost --help` lists both)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+from faust.cli import option
+
+from streams.core.events import Rejection, decode_event
+from streams.core.lexicon import LexiconError, load_lexicon, summary
+
+
+def register(app: faust.App, signpost: Any) -> None:
+    settings = signpost.settings
+
+    @app.command(option("--lexicon", type=str, default=None, help="lexicon folder (default: SIGNPOST_LEXICON_DIR)"))
+    async def lexicon_check(self: Any, lexicon: str | None) -> None:
+        """Validate the lexicon (schema, cross references, duplicates, sources) and print its counts."""
+        try:
+            loaded = load_lexicon(Path(lexicon) if lexicon else settings.lexicon_dir)
+        except LexiconError as exc:
+            print(f"lexicon-check: FAILED: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print(json.dumps(summary(loaded), indent=2, ensure_ascii=False))
+        print("lexicon-check: OK", file=sys.stderr)
+
+    @app.command()
+    async def classify(self: Any) -> None:
+        """Read search events as JSON lines on stdin; write one decision (or error) per line on stdout."""
+        decider = signpost.decider
+        out = sys.stdout
+        for number, line in enumerate(sys.stdin.buffer, start=1):
+            now_ms = int(time.time() * 1000)
+            event = decode_event(line.rstrip(b"\r\n"), now_ms)
+            if isinstance(event, Rejection):
+                out.write(orjson.dumps({"error": event.code, "detail": event.detail, "line": number}).decode())
+            else:
+                out.write(orjson.dumps(decider.decide(event, now_ms)).decode())
+            out.write("\n")
+            out.flush()
+
+    @app.command(
+        option("--file", type=str, default="tests/eval/queries.jsonl", help="labeled queries (JSON lines)"),
+        option("--misses", type=int, default=0, help="print up to N misclassified queries"),
+    )
+    async def evaluate(self: Any, file: str, misses: int) -> None:
+        """Score a labeled file: precision and recall by tier, language and kind."""
+        from streams.evaluation import evaluate as run, load_labeled, render
+
+        report = run(signpost.decider, load_labeled(Path(file)))
+        print(render(report, misses))
+
+    @app.command(
+        option("--count", type=int, default=3000, help="searches to send"),
+        option("--rate", type=float, default=300.0, help="searches a second"),
+        option("--seed", type=int, default=7),
+    )
+    async def demo(self: Any, count: int, rate: float, seed: int) -> None:
+        """Feed the worker a realistic stream of searches and show the decisions arriving."""
+        from streams.demo import run_demo
+
+        await run_demo(settings, count=count, rate=rate, seed=seed)
+
+    @app.command()
+    async def create_topics(self: Any) -> None:
+        """Create Signpost's topics (idempotent)."""
+        from streams.kafka_admin import ensure_topics
+
+        created = await ensure_topics(settings)
+        print(f"topics ready ({', '.join(created) or 'all existed'} created)")

@@ -1,0 +1,133 @@
+"""The search-event contract: bytes in, a valid `SearchEvent` or a `Rejection` with a reason code.
+
+Pure and total: `decode_event` never raises, so every record ends as a decision or a dead letter. Reasons
+never quote the payload (it holds the query and the user id), only its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+MAX_EVENT_BYTES = 64 * 1024
+MAX_QUERY_CHARS = 512
+MAX_SEARCH_ID_CHARS = 128
+MAX_DEPTH = 8  # nesting of objects/arrays anywhere in the event
+SURFACES = frozenset({"search", "hashtag", "suggest"})
+DEFAULT_LOCALE = "en-US"
+
+# The closed set of dead-letter reasons (also the values of a metric label).
+REASONS = (
+    "empty", "too_large", "invalid_utf8", "not_json", "too_deep", "null", "not_object",
+    "missing_search_id", "bad_search_id", "missing_query", "bad_query", "query_too_long", "bad_field",
+    "internal_error",
+)
+
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+_REGION = re.compile(r"^[A-Za-z]{2}$|^[0-9]{3}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEvent:
+    search_id: str
+    query: str
+    locale: str
+    language: str
+    country: str | None
+    ts_ms: int
+    surface: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    detail: str
+
+
+def decode_event(value: bytes | None, record_ts_ms: int) -> SearchEvent | Rejection:
+    if not value:
+        return Rejection("empty", "the record has no value")
+    if len(value) > MAX_EVENT_BYTES:
+        return Rejection("too_large", f"value is {len(value)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return _json_failure(value, exc)
+    if data is None:
+        return Rejection("null", "the value is JSON null")
+    if not isinstance(data, dict):
+        return Rejection("not_object", f"the value is a JSON {type(data).__name__}, not an object")
+    for field_value in data.values():
+        if isinstance(field_value, (dict, list)) and _depth(field_value) >= MAX_DEPTH:
+            return Rejection("too_deep", f"nesting deeper than {MAX_DEPTH} levels")
+    return _event(data, record_ts_ms)
+
+
+def _json_failure(value: bytes, exc: orjson.JSONDecodeError) -> Rejection:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return Rejection("invalid_utf8", f"invalid UTF-8 at byte {bad.start}")
+    if "recursion" in str(exc):
+        return Rejection("too_deep", f"nesting deeper than {MAX_DEPTH} levels")
+    return Rejection("not_json", f"not valid JSON: error at character {exc.pos}")
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level >= MAX_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(c, level + 1) for c in children if isinstance(c, (dict, list))), default=level)
+
+
+def _event(data: dict[str, Any], record_ts_ms: int) -> SearchEvent | Rejection:
+    search_id = data.get("search_id")
+    if search_id is None:
+        return Rejection("missing_search_id", "search_id is missing")
+    if not isinstance(search_id, str) or not search_id or len(search_id) > MAX_SEARCH_ID_CHARS:
+        return Rejection("bad_search_id", f"search_id must be a non-empty string of at most "
+                                          f"{MAX_SEARCH_ID_CHARS} characters, got {_shape(search_id)}")
+    query = data.get("query")
+    if query is None:
+        return Rejection("missing_query", "query is missing")
+    if not isinstance(query, str):
+        return Rejection("bad_query", f"query must be a string, got {_shape(query)}")
+    if len(query) > MAX_QUERY_CHARS:
+        return Rejection("query_too_long", f"query has {len(query)} characters, over the {MAX_QUERY_CHARS} limit")
+
+    user_id = data.get("user_id")
+    if user_id is not None and not isinstance(user_id, str):
+        return Rejection("bad_field", f"user_id must be a string, got {_shape(user_id)}")
+    locale = data.get("locale") or DEFAULT_LOCALE
+    if not isinstance(locale, str) or not _LOCALE.match(locale):
+        return Rejection("bad_field", "locale must be a BCP 47 tag such as es-MX")
+    parts = locale.replace("_", "-").split("-")
+    language = parts[0].lower()
+    country = data.get("country")
+    if country is None:
+        region = next((p for p in parts[1:] if _REGION.match(p) and not p.isdigit()), None)
+        country = region.upper() if region else None
+    elif not isinstance(country, str) or not _COUNTRY.match(country):
+        return Rejection("bad_field", "country must be an ISO 3166-1 alpha-2 code such as MX")
+    else:
+        country = country.upper()
+    ts_ms = data.get("ts_ms")
+    if ts_ms is None:
+        ts_ms = record_ts_ms
+    elif isinstance(ts_ms, bool) or not isinstance(ts_ms, int) or ts_ms < 0:
+        return Rejection("bad_field", "ts_ms must be a non-negative integer (epoch milliseconds)")
+    surface = data.get("surface") or "search"
+    if not isinstance(surface, str) or surface not in SURFACES:
+        return Rejection("bad_field", f"surface must be one of {sorted(SURFACES)}")
+    return SearchEvent(search_id, query, locale, language, country, ts_ms, surface, user_id)
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return f"a JSON {type(value).__name__}"

@@ -1,0 +1,247 @@
+"""The one lexicon loader: JSON files under lexicon/ into frozen, validated models.
+
+Everything that can be wrong with the lexicon is found here, at load time, and reported with the file and the
+entry: schema violations, duplicate or conflicting terms, dangling condition ids, conditions without a
+resource. The worker, `signpost classify`, the evaluation and the benchmark all load through `load_lexicon`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from streams.core import normalize
+
+TIERS = ("crisis", "support", "info")
+TIER_RANK = {"crisis": 3, "support": 2, "info": 1}
+DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
+
+
+class LexiconError(ValueError):
+    """A broken lexicon: names the file and the entry."""
+
+    def __init__(self, file: Path | str, entry: str, problem: str) -> None:
+        self.file, self.entry, self.problem = str(file), entry, problem
+        super().__init__(f"{file}: {entry}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Contextual:
+    term: str
+    with_: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    id: str
+    name: str
+    tier: str
+    terms: dict[str, tuple[str, ...]]
+    coded: tuple[str, ...] = ()
+    contextual: tuple[Contextual, ...] = ()
+    exclusions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    id: str
+    kind: str
+    title: str
+    organization: str
+    source: str
+    checked: str
+    phone: str | None = None
+    text_keyword: str | None = None
+    url: str | None = None
+    countries: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    hours: str | None = None
+    tiers: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    role: str | None = None
+    note: str | None = None
+
+    def public(self) -> dict[str, str]:
+        """What a decision carries: enough to render the resource, nothing about how it was checked."""
+        shown = {"id": self.id, "kind": self.kind, "title": self.title, "organization": self.organization}
+        for key in ("phone", "text_keyword", "url", "hours"):
+            value = getattr(self, key)
+            if value is not None:
+                shown[key] = value
+        return shown
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    version: str
+    conditions: dict[str, Condition]
+    resources: dict[str, Resource]
+    typo_guard: frozenset[str]
+
+    def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
+        return tuple(
+            r for r in self.resources.values() if r.role == "crisis_line" and country in r.countries
+        )
+
+    def countries(self) -> list[str]:
+        return sorted({c for r in self.resources.values() if r.role == "crisis_line" for c in r.countries})
+
+
+def _schema(lexicon_dir: Path, name: str) -> dict[str, Any]:
+    return json.loads((lexicon_dir / "schema" / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(path, "(file)", f"cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise LexiconError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+
+
+def _validate(path: Path, data: Any, schema: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        entry = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        if isinstance(data, list) and error.absolute_path and isinstance(data[error.absolute_path[0]], dict):
+            entry = f"{data[error.absolute_path[0]].get('id', '?')} ({entry})"
+        raise LexiconError(path, entry, error.message)
+
+
+def _condition(path: Path, raw: dict[str, Any]) -> Condition:
+    if raw["id"] != path.stem:
+        raise LexiconError(path, "id", f"id {raw['id']!r} must equal the file name {path.stem!r}")
+    return Condition(
+        id=raw["id"],
+        name=raw["name"],
+        tier=raw["tier"],
+        terms={lang: tuple(terms) for lang, terms in raw["terms"].items()},
+        coded=tuple(raw.get("coded", ())),
+        contextual=tuple(Contextual(c["term"], tuple(c["with"])) for c in raw.get("contextual", ())),
+        exclusions={lang: tuple(ex) for lang, ex in raw.get("exclusions", {}).items()},
+    )
+
+
+def _check_terms(files: dict[str, Path], conditions: dict[str, Condition]) -> None:
+    """No term twice, in one condition or across two, once normalized; no exclusion equal to a term."""
+    owner: dict[str, tuple[str, str]] = {}
+    for cond in conditions.values():
+        entries = [(f"terms.{lang}", t) for lang, ts in cond.terms.items() for t in ts]
+        entries += [("coded", t) for t in cond.coded] + [("contextual", c.term) for c in cond.contextual]
+        for entry, term in entries:
+            key = normalize.phrase(term)
+            if not key:
+                raise LexiconError(files[cond.id], entry, f"term {term!r} has no letters once normalized")
+            if key in owner:
+                other, other_entry = owner[key]
+                where = "twice in this condition" if other == cond.id else f"also in condition {other!r}"
+                raise LexiconError(
+                    files[cond.id], entry,
+                    f"term {term!r} (normalized {key!r}) is {where} ({other_entry})",
+                )
+            owner[key] = (cond.id, entry)
+    for cond in conditions.values():
+        for lang, exclusions in cond.exclusions.items():
+            for ex in exclusions:
+                key = normalize.phrase(ex)
+                if key in owner:
+                    raise LexiconError(
+                        files[cond.id], f"exclusions.{lang}",
+                        f"exclusion {ex!r} conflicts with a term of {owner[key][0]!r}",
+                    )
+
+
+def _check_resources(lexicon_dir: Path, resources: dict[str, Resource], origin: dict[str, Path],
+                     conditions: dict[str, Condition]) -> None:
+    for res in resources.values():
+        for cid in res.conditions:
+            if cid not in conditions:
+                raise LexiconError(origin[res.id], res.id, f"names condition {cid!r}, which does not exist")
+        if res.role == "crisis_line" and (not res.countries or res.kind not in ("hotline", "text", "chat")):
+            raise LexiconError(origin[res.id], res.id, "a crisis_line needs countries and kind hotline/text/chat")
+        if res.text_keyword is not None and res.kind != "text":
+            raise LexiconError(origin[res.id], res.id, "text_keyword is only for kind 'text'")
+    for cond in conditions.values():
+        has_info = any(cond.id in r.conditions and r.kind == "info" for r in resources.values())
+        if not has_info:
+            raise LexiconError(
+                lexicon_dir / "conditions" / f"{cond.id}.json", cond.id,
+                "no info resource names this condition (every condition needs a trusted page)",
+            )
+    if not any(r.role == "crisis_directory" for r in resources.values()):
+        raise LexiconError(lexicon_dir / "resources", "(all files)", "no crisis_directory resource")
+
+
+def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
+    lexicon_dir = Path(lexicon_dir)
+    if not lexicon_dir.is_dir():
+        raise LexiconError(lexicon_dir, "(folder)", "does not exist")
+    digest = hashlib.sha256()
+
+    manifest_path = lexicon_dir / "manifest.json"
+    manifest = _read_json(manifest_path)
+    _validate(manifest_path, manifest, _schema(lexicon_dir, "manifest.schema.json"))
+    digest.update(manifest_path.read_bytes())
+
+    condition_schema = _schema(lexicon_dir, "condition.schema.json")
+    conditions: dict[str, Condition] = {}
+    files: dict[str, Path] = {}
+    for path in sorted((lexicon_dir / "conditions").glob("*.json")):
+        raw = _read_json(path)
+        _validate(path, raw, condition_schema)
+        cond = _condition(path, raw)
+        conditions[cond.id], files[cond.id] = cond, path
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    if not conditions:
+        raise LexiconError(lexicon_dir / "conditions", "(folder)", "holds no condition")
+    _check_terms(files, conditions)
+
+    resource_schema = _schema(lexicon_dir, "resources.schema.json")
+    resources: dict[str, Resource] = {}
+    origin: dict[str, Path] = {}
+    for path in sorted((lexicon_dir / "resources").glob("*.json")):
+        raw_list = _read_json(path)
+        _validate(path, raw_list, resource_schema)
+        for raw in raw_list:
+            if raw["id"] in resources:
+                raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
+            resources[raw["id"]] = Resource(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            )
+            origin[raw["id"]] = path
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    _check_resources(lexicon_dir, resources, origin, conditions)
+
+    return Lexicon(
+        version=f"{manifest['version']}+{digest.hexdigest()[:12]}",
+        conditions=conditions,
+        resources=resources,
+        typo_guard=frozenset(normalize.fold(w) for w in manifest.get("typo_guard", ())),
+    )
+
+
+def summary(lexicon: Lexicon) -> dict[str, Any]:
+    """Counts for `signpost lexicon-check`."""
+    per_language: Counter[str] = Counter()
+    for cond in lexicon.conditions.values():
+        for lang, terms in cond.terms.items():
+            per_language[lang] += len(terms)
+    return {
+        "version": lexicon.version,
+        "conditions": dict(Counter(c.tier for c in lexicon.conditions.values())),
+        "conditions_total": len(lexicon.conditions),
+        "terms_per_language": dict(sorted(per_language.items(), key=lambda kv: -kv[1])),
+        "coded_terms": sum(len(c.coded) + len(c.contextual) for c in lexicon.conditions.values()),
+        "exclusions": sum(len(e) for c in lexicon.conditions.values() for e in c.exclusions.values()),
+        "resources": len(lexicon.resources),
+        "crisis_line_countries": lexicon.countries(),
+    }

@@ -1,0 +1,106 @@
+"""Text normalization shared by the lexicon compiler and the per-search matcher.
+
+Both sides go through the same functions, so a term and a search that mean the same string compare equal.
+Everything here is plain Python on str; the hot path avoids work a plain ASCII query does not need.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining marks folded away: Latin/Greek/Cyrillic diacritics and Arabic harakat. Other scripts' marks
+# (Devanagari vowel signs, Japanese voicing marks) carry meaning and are kept.
+_FOLDED_MARKS = frozenset(
+    [chr(c) for c in range(0x0300, 0x0370)] + [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"]
+)
+
+# Cyrillic and Greek letters that look like Latin ones, used to slip words past filters ("ѕuicide").
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s", "і": "i",
+        "ј": "j", "к": "k", "м": "m", "т": "t", "н": "h", "в": "b", "ԁ": "d", "ɡ": "g",
+        "α": "a", "ε": "e", "ο": "o", "ρ": "p", "τ": "t", "ι": "i", "κ": "k", "ν": "v", "υ": "u",
+    }
+)
+_LATIN = re.compile(r"[a-z]")
+_NON_LATIN_LETTER = re.compile(r"[\u0370-\u04ff]")
+
+# Digit and symbol spellings ("depr3ssion", "$uicide", "k!ll"). Only a run bounded by letters is decoded, or
+# a '$'/'@'/'5' opening a word, so "panic!" and "24/7" are left alone.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                       "!": "i", "|": "l", "€": "e"})
+_LEET_RUN = re.compile(r"(?<=[^\W\d_])[013457@$!|€]+(?=[^\W\d_])|(?<![\w@$])[@$5](?=[^\W\d_]{2})")
+_LEET_HINT = re.compile(r"[013457@$!|€]")
+
+_WORD = re.compile(r"\w+")
+_INNER_SEPARATOR = re.compile(r"(?<=\w)[.\-_*·'’~+]+(?=\w)")
+_SINGLE_LETTER_RUN = re.compile(r"\b(?:\w[\s.\-_*·]+){2,}\w\b")
+_STRETCH = re.compile(r"(\w)\1{2,}")
+_REPEAT = re.compile(r"(\w)\1+")
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def fold(text: str) -> str:
+    """NFKC, case folding, and accent folding for Latin, Greek, Cyrillic and Arabic."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if ch not in _FOLDED_MARKS)
+    text = unicodedata.normalize("NFC", stripped)
+    if _NON_LATIN_LETTER.search(text) and _LATIN.search(text):
+        text = " ".join(_unconfuse(word) for word in text.split(" "))
+    return text
+
+
+def _unconfuse(word: str) -> str:
+    if _LATIN.search(word) and _NON_LATIN_LETTER.search(word):
+        return word.translate(_CONFUSABLES)
+    return word
+
+
+def words(folded: str) -> list[str]:
+    return _WORD.findall(folded)
+
+
+def phrase(text: str) -> str:
+    """A lexicon term as the matcher stores it: folded words joined by single spaces."""
+    return " ".join(words(fold(text)))
+
+
+def squash(text: str) -> str:
+    """The space-less form of a phrase, as hashtags and run-together spellings write it."""
+    return "".join(words(fold(text)))
+
+
+def squeeze(text: str) -> str:
+    """Every run of a repeated letter reduced to one, so "killlll" and "kill" meet as "kil"."""
+    return _REPEAT.sub(r"\1", text)
+
+
+def hashtags(raw: str) -> list[str]:
+    """Hashtag bodies, camel case split into words (#SewerSlide -> "sewer slide")."""
+    return [_CAMEL.sub(" ", body) for body in _HASHTAG.findall(raw)]
+
+
+def decoded(folded: str) -> str | None:
+    """The search with coded spellings undone, or None when it has none.
+
+    Undoes digit/symbol spellings, separators inside words ("sui-cide", "d.e.p.r.e.s.s.i.o.n", "s u i c i d e")
+    and stretched letters ("depressionnnn" -> squeezed "depresion", matched against squeezed terms).
+    """
+    text = folded
+    if _LEET_HINT.search(text):
+        text = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), text)
+    text = _SINGLE_LETTER_RUN.sub(lambda m: _WORD_GAP.sub("", m.group(0)), text)
+    text = _INNER_SEPARATOR.sub("", text)
+    return text if text != folded else None
+
+
+_WORD_GAP = re.compile(r"[\s.\-_*·]+")
+
+
+def is_stretched(folded: str) -> bool:
+    return _STRETCH.search(folded) is not None

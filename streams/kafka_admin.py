@@ -1,0 +1,27 @@
+"""Topic creation with aiokafka's admin client."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.settings import Settings
+
+
+async def ensure_topics(settings: Settings, replication: int = 1) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(settings.events_topic, settings.partitions, replication),
+            NewTopic(settings.decisions_topic, settings.partitions, replication),
+            NewTopic(settings.dlq_topic, settings.partitions, replication),
+            NewTopic(settings.counters_topic, settings.partitions, replication,
+                     topic_configs={"cleanup.policy": "compact"}),
+        ]
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            await admin.create_topics(missing)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()

@@ -1,0 +1,103 @@
+"""The decision path for a batch of Kafka records: decode, decide, encode, hand to the producer.
+
+Knows records as (key, value, headers, topic, partition, offset, timestamp) and a `send` callable; nothing
+of Faust's streams. Every record becomes exactly one decision or one dead letter; nothing here raises on
+input, and nothing logs a payload.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Sequence
+
+import orjson
+
+from streams.core.decide import Decider
+from streams.core.events import Rejection, SearchEvent, decode_event
+
+log = logging.getLogger(__name__)
+
+Headers = Sequence[tuple[str, bytes]]
+Send = Callable[[str, bytes | None, bytes | None, Headers | None], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one batch did, for metrics and counters; holds no identifiers."""
+
+    events: int = 0
+    tiers: Counter[str] = field(default_factory=Counter)
+    matches: Counter[tuple[str, str]] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    match_seconds: list[float] = field(default_factory=list)
+    latency_seconds: list[float] = field(default_factory=list)
+    decided: list[tuple[SearchEvent, dict[str, Any]]] = field(default_factory=list)
+
+
+def dead_letter_headers(record: Record, rejection: Rejection) -> list[tuple[str, bytes]]:
+    """Kafka Connect-style error headers, appended to the record's own."""
+    return [
+        *record.headers,
+        ("signpost.error.code", rejection.code.encode()),
+        ("signpost.error.detail", rejection.detail.encode()),
+        ("signpost.source.topic", record.topic.encode()),
+        ("signpost.source.partition", str(record.partition).encode()),
+        ("signpost.source.offset", str(record.offset).encode()),
+        ("signpost.source.timestamp_ms", str(record.timestamp_ms).encode()),
+    ]
+
+
+class Pipeline:
+    def __init__(self, decider: Decider, decisions_topic: str, dlq_topic: str, *,
+                 keep_decided: bool = False) -> None:
+        self.decider = decider
+        self.decisions_topic = decisions_topic
+        self.dlq_topic = dlq_topic
+        self.keep_decided = keep_decided  # the counters need (event, decision) pairs
+
+    async def process(self, records: Sequence[Record], send: Send) -> tuple[BatchOutcome, list[Awaitable[Any]]]:
+        outcome = BatchOutcome(events=len(records))
+        pending: list[Awaitable[Any]] = []
+        decider = self.decider
+        clock = time.perf_counter
+        for record in records:
+            try:
+                event = decode_event(record.value, record.timestamp_ms)
+                if not isinstance(event, Rejection):
+                    started = clock()
+                    matches = decider.matcher.match(event.query)
+                    outcome.match_seconds.append(clock() - started)
+                    now_ms = int(time.time() * 1000)
+                    decision = decider.decision(event, matches, now_ms)
+                    value = orjson.dumps(decision)
+            except Exception as exc:  # a bug must not stop the worker or lose the record
+                log.error("deciding %s[%d]@%d failed: %s", record.topic, record.partition, record.offset,
+                          type(exc).__name__)
+                event = Rejection("internal_error", f"{type(exc).__name__} while deciding")
+            if isinstance(event, Rejection):
+                outcome.dead_letters[event.code] += 1
+                pending.append(await send(self.dlq_topic, record.key, record.value,
+                                          dead_letter_headers(record, event)))
+                continue
+            pending.append(await send(self.decisions_topic, event.search_id.encode(), value, None))
+            outcome.tiers[decision["tier"] or "none"] += 1
+            for m in matches:
+                outcome.matches[(m.condition, m.kind)] += 1
+            outcome.latency_seconds.append(max(0.0, now_ms - event.ts_ms) / 1000)
+            if self.keep_decided:
+                outcome.decided.append((event, decision))
+        return outcome, pending

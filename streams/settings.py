@@ -1,0 +1,105 @@
+"""Settings: read once from the environment into a frozen object; a bad value names its key."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from streams.core.lexicon import DEFAULT_LEXICON_DIR
+
+GUARANTEES = ("at_least_once", "exactly_once")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        super().__init__(f"setting {key}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bootstrap_servers: str = "localhost:9092"
+    app_id: str = "signpost"
+    events_topic: str = "search-events"
+    decisions_topic: str = "intercept-decisions"
+    dlq_topic: str = "search-events-dlq"
+    counters_topic: str = "condition-counters"
+    web_port: int = 6066
+    processing_guarantee: str = "at_least_once"
+    lexicon_dir: Path = DEFAULT_LEXICON_DIR
+    partitions: int = 4
+    batch_size: int = 1000
+    batch_window_ms: int = 5
+    log_level: str = "WARNING"
+    data_dir: Path = Path(".signpost-data")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            key = _ENV[f.name]
+            raw = env.get(key)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(key, f.name, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def redacted(self) -> dict[str, str]:
+        return {_ENV[f.name]: str(getattr(self, f.name)) for f in fields(self)}
+
+
+_ENV = {
+    "bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "app_id": "SIGNPOST_APP_ID",
+    "events_topic": "SIGNPOST_EVENTS_TOPIC",
+    "decisions_topic": "SIGNPOST_DECISIONS_TOPIC",
+    "dlq_topic": "SIGNPOST_DLQ_TOPIC",
+    "counters_topic": "SIGNPOST_COUNTERS_TOPIC",
+    "web_port": "SIGNPOST_WEB_PORT",
+    "processing_guarantee": "SIGNPOST_PROCESSING_GUARANTEE",
+    "lexicon_dir": "SIGNPOST_LEXICON_DIR",
+    "partitions": "SIGNPOST_PARTITIONS",
+    "batch_size": "SIGNPOST_BATCH_SIZE",
+    "batch_window_ms": "SIGNPOST_BATCH_WINDOW_MS",
+    "log_level": "SIGNPOST_LOG_LEVEL",
+    "data_dir": "SIGNPOST_DATA_DIR",
+}
+
+_INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000)}
+_TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "app_id"}
+
+
+def _parse(key: str, name: str, raw: str) -> object:
+    if name in _INTS:
+        low, high = _INTS[name]
+        try:
+            number = int(raw)
+        except ValueError:
+            raise SettingsError(key, f"{raw!r} is not an integer") from None
+        if not low <= number <= high:
+            raise SettingsError(key, f"{number} is outside {low}..{high}")
+        return number
+    if name == "processing_guarantee":
+        if raw not in GUARANTEES:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(GUARANTEES)}")
+        return raw
+    if name == "log_level":
+        if raw.upper() not in LOG_LEVELS:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
+        return raw.upper()
+    if name in ("lexicon_dir", "data_dir"):
+        return Path(raw)
+    if name == "bootstrap_servers":
+        for server in raw.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise SettingsError(key, f"{server!r} is not host:port")
+        return raw
+    if name in _TOPICS:
+        if not all(c.isalnum() or c in "._-" for c in raw) or len(raw) > 249:
+            raise SettingsError(key, f"{raw!r} is not a valid Kafka topic/group name")
+    return raw

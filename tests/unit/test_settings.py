@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from streams.settings import Settings, SettingsError
+
+
+def test_defaults_match_the_documented_contract() -> None:
+    s = Settings.from_env({})
+    assert (s.bootstrap_servers, s.app_id, s.events_topic, s.decisions_topic, s.dlq_topic, s.counters_topic,
+            s.web_port, s.processing_guarantee) == (
+        "localhost:9092", "signpost", "search-events", "intercept-decisions", "search-events-dlq",
+        "condition-counters", 6066, "at_least_once")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SIGNPOST_WEB_PORT", "http"),
+        ("SIGNPOST_WEB_PORT", "70000"),
+        ("SIGNPOST_PROCESSING_GUARANTEE", "at_most_once"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost"),
+        ("SIGNPOST_EVENTS_TOPIC", "search events"),
+        ("SIGNPOST_LOG_LEVEL", "chatty"),
+    ],
+)
+def test_a_bad_setting_names_its_key(key: str, value: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({key: value})
+    assert key in str(error.value)
+
+
+def test_exactly_once_is_accepted() -> None:
+    assert Settings.from_env({"SIGNPOST_PROCESSING_GUARANTEE": "exactly_once"}).processing_guarantee == "exactly_once"
