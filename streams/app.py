@@ -17,6 +17,7 @@ import faust
 
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
+from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from streams.settings import Settings, SettingsError
 
@@ -28,6 +29,7 @@ class Signpost:
 
     def __init__(self, settings: Settings, lexicon: Lexicon | None = None) -> None:
         self.settings = settings
+        self.metrics = Metrics()
         self._lexicon = lexicon
         self._decider: Decider | None = None
 
@@ -41,6 +43,8 @@ class Signpost:
     def decider(self) -> Decider:
         if self._decider is None:
             self._decider = Decider(self.lexicon)
+            self.metrics.lexicon_info.labels(self._decider.version).set(1)
+            self.metrics.known_conditions(self._decider.lexicon.conditions)
         return self._decider
 
 
@@ -82,10 +86,30 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         window = settings.batch_window_ms / 1000 or 0.001
         async for batch in stream.take_events(settings.batch_size, within=window):
             records = [_record(event.message) for event in batch]
-            _, pending = await pipeline.process(records, send)
+            outcome, pending = await pipeline.process(records, send)
             # At least once: the batch is acked (and so committable) only after every decision and dead
             # letter is delivered.
             await asyncio.gather(*pending)
+            metrics.observe_batch(outcome)
+
+    metrics = signpost.metrics
+
+    @app.page("/metrics")
+    async def metrics_view(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.timer(interval=5.0)
+    async def measure_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            if tp.topic != settings.events_topic:
+                continue
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            read = consumer._read_offset.get(tp)  # Faust keeps the last offset it handed to the stream
+            lag = highwater - (read + 1) if read is not None else highwater
+            metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, lag))
 
     from streams import commands
 

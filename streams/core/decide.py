@@ -29,9 +29,9 @@ class Decider:
 
     def decision(self, event: SearchEvent, matches: list[Match], now_ms: int) -> dict[str, Any]:
         tier = matches[0].tier if matches else None
-        resources: tuple[dict[str, str], ...] = ()
+        resources: list[dict[str, str]] = []
         if matches:
-            resources = self._resources(tuple(m.condition for m in matches), event.country, event.language)
+            resources = list(self._resources(tuple(m.condition for m in matches), event.country, event.language))
         return {
             "search_id": event.search_id,
             "intercept": tier is not None,
@@ -54,7 +54,7 @@ class Decider:
         if conditions[0].tier == "crisis":
             lines = lexicon.crisis_lines(country)
             ordered += sorted(lines, key=lambda r: (language not in r.languages, r.kind != "hotline"))
-            if not lines:
+            if not any(r.kind == "hotline" for r in lines):  # no line, or only chat/text: add a way to call
                 ordered += [r for r in lexicon.resources.values() if r.role == "crisis_directory"]
         for cond in conditions:
             serving = [

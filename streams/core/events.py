@@ -73,7 +73,7 @@ def _json_failure(value: bytes, exc: orjson.JSONDecodeError) -> Rejection:
         value.decode("utf-8")
     except UnicodeDecodeError as bad:
         return Rejection("invalid_utf8", f"invalid UTF-8 at byte {bad.start}")
-    if "recursion" in str(exc):
+    if "depth" in str(exc) or "recursion" in str(exc):
         return Rejection("too_deep", f"nesting deeper than {MAX_DEPTH} levels")
     return Rejection("not_json", f"not valid JSON: error at character {exc.pos}")
 

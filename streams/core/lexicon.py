@@ -132,7 +132,10 @@ def _condition(path: Path, raw: dict[str, Any]) -> Condition:
 
 
 def _check_terms(files: dict[str, Path], conditions: dict[str, Condition]) -> None:
-    """No term twice, in one condition or across two, once normalized; no exclusion equal to a term."""
+    """No term twice, in one condition or across two, once normalized; no exclusion equal to its own term.
+
+    An exclusion cancels matches of its own condition only, so it may equal another condition's term
+    ("schädel hirn trauma" is not PTSD, and is a brain injury)."""
     owner: dict[str, tuple[str, str]] = {}
     for cond in conditions.values():
         entries = [(f"terms.{lang}", t) for lang, ts in cond.terms.items() for t in ts]
@@ -153,10 +156,10 @@ def _check_terms(files: dict[str, Path], conditions: dict[str, Condition]) -> No
         for lang, exclusions in cond.exclusions.items():
             for ex in exclusions:
                 key = normalize.phrase(ex)
-                if key in owner:
+                if owner.get(key, ("", ""))[0] == cond.id:
                     raise LexiconError(
                         files[cond.id], f"exclusions.{lang}",
-                        f"exclusion {ex!r} conflicts with a term of {owner[key][0]!r}",
+                        f"exclusion {ex!r} is also a term of this condition",
                     )
 
 

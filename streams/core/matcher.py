@@ -1,10 +1,10 @@
 """The matching engine: a search in, the conditions it is about out, each saying what matched.
 
-Compiled once per lexicon (`Matcher(lexicon)`), immutable after. One Aho-Corasick automaton holds every term
-and exclusion (plain, and squashed for hashtags and run-together spellings); a second holds them squeezed
-for stretched letters; a symmetric-deletion index proposes typo corrections that rapidfuzz then confirms.
-A search that names nothing costs one fold, one tokenization and one automaton pass, plus the typo probe
-for its longer words.
+Compiled once per lexicon (`Matcher(lexicon)`), immutable after. Terms of spaced scripts are indexed by their
+first word (a set lookup per search word, then the phrase compared), plain and squeezed for stretched letters;
+terms of unspaced scripts and run-together hashtags go through Aho-Corasick automata; a symmetric-deletion
+index proposes typo corrections that rapidfuzz then confirms. A search that names nothing costs one fold,
+one tokenization, a dictionary lookup per word, and the (memoized) typo probe of its longer words.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from streams.core.lexicon import TIER_RANK, Condition, Lexicon
 # Scripts written without spaces between words (or, for Hangul, with particles glued to them): their terms
 # match anywhere, not only on word boundaries.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-TYPO_MIN_LENGTH = 6  # shorter words have too many ordinary neighbours one edit away
+TYPO_MIN_LENGTH = 6  # shorter words have too many ordinary neighbours one edit away ...
+PHRASE_TYPO_MIN_LENGTH = 4  # ... unless the word sits in a phrase whose other words must match too ("slef harm")
 TYPO_MAX_LENGTH = 24
+CORRECTIONS_CACHE_SIZE = 200_000  # search vocabularies are heavy-tailed: words recur, so corrections are memoized
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
+_UNKNOWN = ("", "", 0.0)  # a cache miss
 KIND_SCORE = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
 
 
@@ -62,23 +65,30 @@ class Matcher:
                 for key in {normalize.phrase(text), normalize.squash(text)}:
                     if key and (" " not in text or len(key) >= 5 or key == normalize.phrase(text)):
                         keyed.setdefault(key, []).append(entry)
-        self._plain = _automaton(keyed)
-        squeezed: dict[str, list[Entry]] = {}
+        spaced = {k: v for k, v in keyed.items() if not _UNSPACED.search(k)}
+        self._phrases = _phrase_index(spaced)
+        self._unspaced = _automaton({k: v for k, v in keyed.items() if _UNSPACED.search(k)})
+        hashtag: dict[str, list[Entry]] = {}
         for key, entries in keyed.items():
-            squeezed.setdefault(normalize.squeeze(key), []).extend(entries)
-        self._squeezed = _automaton(squeezed)
+            hashtag.setdefault(key.replace(" ", ""), []).extend(entries)
+        self._hashtag = _automaton(hashtag)
         self._tiers = {c.id: c.tier for c in lexicon.conditions.values()}
-        # Typo candidates: single words of spaced-script terms, indexed by every one-letter deletion.
-        self._vocabulary = frozenset(
-            word for key in keyed if not _UNSPACED.search(key)
-            for word in key.split(" ") if TYPO_MIN_LENGTH <= len(word) <= TYPO_MAX_LENGTH and word.isalpha()
-        )
-        self._deletions: dict[str, tuple[str, ...]] = {}
+        # Typo candidates: words of spaced-script terms, indexed by every one-letter deletion. Words shorter than
+        # TYPO_MIN_LENGTH are candidates only inside multi-word phrases.
+        words = {
+            (word, " " in key) for key in keyed if not _UNSPACED.search(key)
+            for word in key.split(" ") if word.isalpha() and len(word) <= TYPO_MAX_LENGTH
+        }
+        self._vocabulary = frozenset(w for w, _ in words)
+        self._short_phrase_words = frozenset(
+            w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
         index: dict[str, set[str]] = {}
         for word in self._vocabulary:
-            for deletion in _deletions(word):
-                index.setdefault(deletion, set()).add(word)
+            if len(word) >= TYPO_MIN_LENGTH or word in self._short_phrase_words:
+                for deletion in _deletions(word):
+                    index.setdefault(deletion, set()).add(word)
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
+        self._corrections_cache: dict[str, tuple[str, str, float] | None] = {}
         self._guard = lexicon.typo_guard
 
     # -- the per-search path -------------------------------------------------------------------------------
@@ -87,53 +97,75 @@ class Matcher:
         folded = normalize.fold(query)
         tokens = normalize.words(folded)
         found: dict[str, Match] = {}
-        self._scan(self._plain, tokens, None, found)
+        # One pass over the words: phrases starting at each word, and each word's (memoized) correction.
+        phrases, cache = self._phrases, self._corrections_cache
+        hits: list[tuple[int, int, Entry]] = []
+        fixes: list[tuple[int, tuple[str, str, float]]] = []
+        for i, token in enumerate(tokens):
+            starting = phrases.get(token)
+            if starting is not None:
+                for words, entries in starting:
+                    n = len(words)
+                    if n == 1 or tuple(tokens[i:i + n]) == words:
+                        hits.extend((i, i + n - 1, entry) for entry in entries)
+            fix = cache.get(token, _UNKNOWN)
+            if fix is _UNKNOWN:
+                fix = self._remember(token)
+            if fix is not None:
+                fixes.append((i, fix))
+        if hits:
+            self._settle(hits, " " + " ".join(tokens) + " ", None, found, None)
+        if fixes:
+            self._scan_corrected(tokens, fixes, found)
+        if not folded.isascii() and _UNSPACED.search(folded):
+            self._scan_unspaced(folded, found)
         if "#" in query:
             for body in normalize.hashtags(unicodedata.normalize("NFKC", query)):
                 self._scan_hashtag(normalize.squash(body), found)
-                self._scan(self._plain, normalize.words(normalize.fold(body)), "hashtag", found)
-        coded = normalize.decoded(folded)
+                self._scan(self._phrases, normalize.words(normalize.fold(body)), "hashtag", found)
+        coded = normalize.decoded(folded, tokens)
         if coded is not None:
-            self._scan(self._plain, normalize.words(coded), "coded", found)
-        if normalize.is_stretched(folded):
-            self._scan(self._squeezed, normalize.words(normalize.squeeze(coded or folded)), "coded", found)
-        self._typos(tokens, found)
+            self._scan(self._phrases, normalize.words(coded), "coded", found)
+        if not found:
+            return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
 
-    def _scan(self, automaton: ahocorasick.Automaton, tokens: list[str], kind: str | None,
+    def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: str | None,
               found: dict[str, Match], score: float | None = None) -> None:
-        if not tokens:
-            return
-        text = " " + " ".join(tokens) + " "
+        """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word."""
         hits: list[tuple[int, int, Entry]] = []
-        for end, (key, entries) in automaton.iter(text):
-            start = end - len(key) + 1
-            on_boundary = text[start - 1] == " " and text[end + 1] == " "
-            for entry in entries:
-                if on_boundary or not entry.boundary:
-                    hits.append((start, end, entry))
+        for i, token in enumerate(tokens):
+            starting = phrases.get(token)
+            if starting is None:
+                continue
+            for words, entries in starting:
+                n = len(words)
+                if n == 1 or tuple(tokens[i:i + n]) == words:
+                    hits.extend((i, i + n - 1, entry) for entry in entries)
         if hits:
-            self._settle(hits, text, kind, found, score)
+            self._settle(hits, " " + " ".join(tokens) + " ", kind, found, score)
+
+    def _scan_unspaced(self, folded: str, found: dict[str, Match]) -> None:
+        """Terms of scripts written without spaces (Japanese, Chinese, Thai; Hangul with particles) match anywhere."""
+        hits = [(end - length + 1, end, entry) for end, (length, entries) in self._unspaced.iter(folded)
+                for entry in entries]
+        if hits:
+            self._settle(hits, f" {folded} ", None, found, None)
 
     def _scan_hashtag(self, body: str, found: dict[str, Match]) -> None:
         """Terms inside a run-together hashtag (#suicideprevention, #mydepressionjourney)."""
-        hits: list[tuple[int, int, Entry]] = []
-        for end, (key, entries) in self._plain.iter(body):
-            if " " in key:
-                continue
-            start = end - len(key) + 1
-            if len(key) >= HASHTAG_SUBSTRING_MIN or (start == 0 and end == len(body) - 1):
-                hits.extend((start, end, e) for e in entries)
+        hits = [(end - length + 1, end, entry) for end, (length, entries) in self._hashtag.iter(body)
+                if length >= HASHTAG_SUBSTRING_MIN or length == len(body) for entry in entries]
         if hits:
             self._settle(hits, f" {body} ", "hashtag", found, None)
 
     def _settle(self, hits: list[tuple[int, int, Entry]], text: str, kind: str | None,
                 found: dict[str, Match], score: float | None) -> None:
-        exclusions = [(s, e) for s, e, entry in hits if entry.exclusion]
+        exclusions = [(s, e, entry.condition) for s, e, entry in hits if entry.exclusion]
         for start, end, entry in hits:
             if entry.exclusion:
                 continue
-            if any(s <= start and end <= e for s, e in exclusions):
+            if any(s <= start and end <= e and c == entry.condition for s, e, c in exclusions):
                 continue
             if entry.context and not any(f" {w} " in text for w in entry.context):
                 continue
@@ -144,31 +176,57 @@ class Matcher:
                 found[entry.condition] = Match(entry.condition, self._tiers[entry.condition], entry.term,
                                                this_kind, this_score)
 
-    def _typos(self, tokens: list[str], found: dict[str, Match]) -> None:
-        corrected = list(tokens)
-        similarity = 1.0
-        for i, token in enumerate(tokens):
-            if not (TYPO_MIN_LENGTH <= len(token) <= TYPO_MAX_LENGTH) or token in self._vocabulary:
-                continue
-            if token in self._guard or not token.isalpha() or _UNSPACED.search(token):
-                continue
-            best = self._correct(token)
-            if best is not None:
-                corrected[i] = best
-                similarity = min(similarity, 1.0 - 1.0 / max(len(token), len(best)))
-        if similarity < 1.0:
-            self._scan(self._plain, corrected, "typo", found, similarity)
+    def _remember(self, token: str) -> tuple[str, str, float] | None:
+        cache = self._corrections_cache
+        if len(cache) >= CORRECTIONS_CACHE_SIZE:
+            cache.clear()
+        fix = cache[token] = self._correct(token)
+        return fix
 
-    def _correct(self, token: str) -> str | None:
+    def _scan_corrected(self, tokens: list[str], fixes: list[tuple[int, tuple[str, str, float]]],
+                        found: dict[str, Match]) -> None:
+        """Words one edit or a stretch away from a term word ("depressoin", "killlll"), read as that word."""
+        corrected = list(tokens)
+        kind, score = "coded", KIND_SCORE["coded"]
+        for i, (word, fix_kind, fix_score) in fixes:
+            corrected[i] = word
+            if fix_kind == "typo":
+                kind, score = "typo", min(score, fix_score)
+        self._scan(self._phrases, corrected, kind, found, score)
+
+    def _correct(self, token: str) -> tuple[str, str, float] | None:
+        """(word, kind, score) for a token that is not itself a term word, or None."""
+        if len(token) < PHRASE_TYPO_MIN_LENGTH or token in self._vocabulary or not token.isalpha():
+            return None
+        if _STRETCH.search(token):
+            for squeezed in _unstretched(token):
+                if squeezed in self._vocabulary:
+                    return squeezed, "coded", KIND_SCORE["coded"]
+            token = _STRETCH.sub(r"\1\1", token)
+        if len(token) > TYPO_MAX_LENGTH or token in self._guard or _UNSPACED.search(token):
+            return None
+        best = self._nearest(token)
+        if best is None:
+            return None
+        return best, "typo", 1.0 - 1.0 / max(len(token), len(best))
+
+    def _nearest(self, token: str) -> str | None:
+        """The vocabulary word one edit (OSA: insert, delete, substitute, swap) away, if there is one."""
         index = self._deletions
         candidates: set[str] = set(index.get(token, ()))
-        vocabulary = self._vocabulary
         for deletion in _deletions(token):
-            if deletion in vocabulary:
+            if deletion in index:
+                candidates.update(index[deletion])
+            if deletion in self._vocabulary:
                 candidates.add(deletion)
-            candidates.update(index.get(deletion, ()))
+        short = len(token) < TYPO_MIN_LENGTH
         best, best_distance = None, 2
         for candidate in sorted(candidates):
+            if len(candidate) < TYPO_MIN_LENGTH and (candidate not in self._short_phrase_words
+                                                     or candidate[0] != token[0]):
+                continue
+            if short and candidate[0] != token[0]:
+                continue
             distance = OSA.distance(token, candidate, score_cutoff=1)
             if distance < best_distance:
                 best, best_distance = candidate, distance
@@ -197,13 +255,34 @@ def _needs_boundary(term: str) -> bool:
     return _UNSPACED.search(term) is None
 
 
+_STRETCH = re.compile(r"(\w)\1{2,}")
+
+
+def _unstretched(token: str) -> list[str]:
+    """Each stretched run ("nnnn") read as one letter and as two: "killlll" -> "kil", "kill"."""
+    one, two = _STRETCH.sub(r"\1", token), _STRETCH.sub(r"\1\1", token)
+    return [one, two]
+
+
 def _deletions(word: str) -> list[str]:
     return [word[:i] + word[i + 1:] for i in range(len(word))]
+
+
+PhraseIndex = dict[str, tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
+
+
+def _phrase_index(keyed: dict[str, list[Entry]]) -> PhraseIndex:
+    """Phrases by their first word, longest first."""
+    by_first: dict[str, list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
+    for key, entries in keyed.items():
+        words = tuple(key.split(" "))
+        by_first.setdefault(words[0], []).append((words, tuple(dict.fromkeys(entries))))
+    return {first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in by_first.items()}
 
 
 def _automaton(keyed: dict[str, list[Entry]]) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     for key, entries in keyed.items():
-        automaton.add_word(key, (key, tuple(dict.fromkeys(entries))))
+        automaton.add_word(key, (len(key), tuple(dict.fromkeys(entries))))
     automaton.make_automaton()
     return automaton

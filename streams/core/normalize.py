@@ -11,9 +11,7 @@ import unicodedata
 
 # Combining marks folded away: Latin/Greek/Cyrillic diacritics and Arabic harakat. Other scripts' marks
 # (Devanagari vowel signs, Japanese voicing marks) carry meaning and are kept.
-_FOLDED_MARKS = frozenset(
-    [chr(c) for c in range(0x0300, 0x0370)] + [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"]
-)
+_FOLD_MARKS = dict.fromkeys([*range(0x0300, 0x0370), *range(0x064B, 0x0660), 0x0670])
 
 # Cyrillic and Greek letters that look like Latin ones, used to slip words past filters ("ѕuicide").
 _CONFUSABLES = str.maketrans(
@@ -26,30 +24,46 @@ _CONFUSABLES = str.maketrans(
 _LATIN = re.compile(r"[a-z]")
 _NON_LATIN_LETTER = re.compile(r"[\u0370-\u04ff]")
 
-# Digit and symbol spellings ("depr3ssion", "$uicide", "k!ll"). Only a run bounded by letters is decoded, or
-# a '$'/'@'/'5' opening a word, so "panic!" and "24/7" are left alone.
+# Digit and symbol spellings ("depr3ssion", "$uicide", "k!ll", "suicid3"): a run touching a letter is decoded.
+# Decoding only ever adds matches (the plain text is matched first), so "mp3" read as "mpe" costs nothing.
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
                        "!": "i", "|": "l", "€": "e"})
-_LEET_RUN = re.compile(r"(?<=[^\W\d_])[013457@$!|€]+(?=[^\W\d_])|(?<![\w@$])[@$5](?=[^\W\d_]{2})")
-_LEET_HINT = re.compile(r"[013457@$!|€]")
+_LEET_RUN = re.compile(r"(?<=[^\W\d_])[013457@$!|€]+|[013457@$!|€]+(?=[^\W\d_])")
+_CODED_HINT = re.compile(r"[013457@$!|€.\-_*·'’~+]")
 
-_WORD = re.compile(r"\w+")
+def _marks_class() -> str:
+    """A character class of every combining mark (Unicode category M), which `\\w` leaves out."""
+    ranges, start, prev = [], None, None
+    for code in range(0x300, 0x10000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if start is None:
+                start = code
+            elif code != prev + 1:
+                ranges.append((start, prev))
+                start = code
+            prev = code
+    ranges.append((start, prev))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
+
+
+_MARKS = _marks_class()
+# A word: letters, digits and the marks that belong to them (Devanagari vowel signs, Thai tone marks...).
+_WORD = re.compile(rf"[\w{_MARKS}]+")
 _INNER_SEPARATOR = re.compile(r"(?<=\w)[.\-_*·'’~+]+(?=\w)")
 _SINGLE_LETTER_RUN = re.compile(r"\b(?:\w[\s.\-_*·]+){2,}\w\b")
-_STRETCH = re.compile(r"(\w)\1{2,}")
-_REPEAT = re.compile(r"(\w)\1+")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def fold(text: str) -> str:
     """NFKC, case folding, and accent folding for Latin, Greek, Cyrillic and Arabic."""
+    if text.isascii():
+        return text.lower()  # NFKC leaves ASCII alone, and casefold is lower() there
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
     decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if ch not in _FOLDED_MARKS)
-    text = unicodedata.normalize("NFC", stripped)
+    text = unicodedata.normalize("NFC", decomposed.translate(_FOLD_MARKS))
     if _NON_LATIN_LETTER.search(text) and _LATIN.search(text):
         text = " ".join(_unconfuse(word) for word in text.split(" "))
     return text
@@ -75,32 +89,24 @@ def squash(text: str) -> str:
     return "".join(words(fold(text)))
 
 
-def squeeze(text: str) -> str:
-    """Every run of a repeated letter reduced to one, so "killlll" and "kill" meet as "kil"."""
-    return _REPEAT.sub(r"\1", text)
-
-
 def hashtags(raw: str) -> list[str]:
     """Hashtag bodies, camel case split into words (#SewerSlide -> "sewer slide")."""
     return [_CAMEL.sub(" ", body) for body in _HASHTAG.findall(raw)]
 
 
-def decoded(folded: str) -> str | None:
+def decoded(folded: str, tokens: list[str]) -> str | None:
     """The search with coded spellings undone, or None when it has none.
 
-    Undoes digit/symbol spellings, separators inside words ("sui-cide", "d.e.p.r.e.s.s.i.o.n", "s u i c i d e")
-    and stretched letters ("depressionnnn" -> squeezed "depresion", matched against squeezed terms).
+    Undoes digit/symbol spellings, separators inside words ("sui-cide", "d.e.p.r.e.s.s.i.o.n") and spaced
+    letters ("s u i c i d e"). Each step runs only when a cheap check says it can change something.
     """
     text = folded
-    if _LEET_HINT.search(text):
+    if _CODED_HINT.search(text):
         text = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), text)
-    text = _SINGLE_LETTER_RUN.sub(lambda m: _WORD_GAP.sub("", m.group(0)), text)
-    text = _INNER_SEPARATOR.sub("", text)
+        text = _INNER_SEPARATOR.sub("", text)
+    if 1 in map(len, tokens) and sum(len(t) == 1 for t in tokens) >= 3:
+        text = _SINGLE_LETTER_RUN.sub(lambda m: _WORD_GAP.sub("", m.group(0)), text)
     return text if text != folded else None
 
 
 _WORD_GAP = re.compile(r"[\s.\-_*·]+")
-
-
-def is_stretched(folded: str) -> bool:
-    return _STRETCH.search(folded) is not None

@@ -1,0 +1,45 @@
+"""docker-compose.yml checked statically (no Docker engine here): it parses and agrees with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from streams.settings import _ENV, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_are_kafka_topic_init_two_workers_and_demo_traffic() -> None:
+    services = compose()["services"]
+    assert {"kafka", "topic-init", "worker", "demo-traffic"} <= set(services)
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert (ROOT / services["worker"]["build"] / "Dockerfile").is_file()
+    assert services["demo-traffic"]["image"] == services["worker"]["image"]
+
+
+def test_every_signpost_variable_in_compose_is_a_real_setting_with_a_valid_value() -> None:
+    known = set(_ENV.values())
+    for name in ("worker", "demo-traffic"):
+        env = compose()["services"][name]["environment"]
+        assert set(env) <= known, set(env) - known
+        settings = Settings.from_env({k: str(v) for k, v in env.items()})
+        assert settings.bootstrap_servers.split(":")[0] == "kafka"
+
+
+def test_topic_init_creates_the_topics_the_workers_use() -> None:
+    services = compose()["services"]
+    script = " ".join(services["topic-init"]["command"])
+    env = services["worker"]["environment"]
+    for key in ("SIGNPOST_EVENTS_TOPIC", "SIGNPOST_DECISIONS_TOPIC", "SIGNPOST_DLQ_TOPIC", "SIGNPOST_COUNTERS_TOPIC"):
+        assert env[key] in script
+
+
+def test_the_kafka_listener_is_what_the_workers_dial() -> None:
+    kafka = compose()["services"]["kafka"]["environment"]
+    assert "kafka:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
