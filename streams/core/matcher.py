@@ -9,6 +9,7 @@ one tokenization, a dictionary lookup per word, and the (memoized) typo probe of
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,10 +28,20 @@ TYPO_MIN_LENGTH = 6  # shorter words have too many ordinary neighbours one edit 
 PHRASE_TYPO_MIN_LENGTH = 4  # ... unless the word sits in a phrase whose other words must match too ("slef harm")
 TYPO_MAX_LENGTH = 24
 CORRECTIONS_CACHE_SIZE = 200_000  # search vocabularies are heavy-tailed: words recur, so corrections are memoized
+MAX_READINGS = 8
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
-_UNKNOWN = ("", "", 0.0)  # a cache miss
 KIND_SCORE = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
+
+
+class Fix(NamedTuple):
+    words: tuple[str, ...]  # the term words this token may be
+    kind: str  # typo | coded (stretched letters)
+    score: float
+    phrase_only: bool  # a short word: may complete a phrase, never match alone
+
+
+_UNKNOWN = Fix((), "", 0.0, False)  # a cache miss
 
 
 class Entry(NamedTuple):
@@ -88,7 +99,7 @@ class Matcher:
                 for deletion in _deletions(word):
                     index.setdefault(deletion, set()).add(word)
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
-        self._corrections_cache: dict[str, tuple[str, str, float] | None] = {}
+        self._corrections_cache: dict[str, Fix | None] = {}
         self._guard = lexicon.typo_guard
 
     # -- the per-search path -------------------------------------------------------------------------------
@@ -100,7 +111,7 @@ class Matcher:
         # One pass over the words: phrases starting at each word, and each word's (memoized) correction.
         phrases, cache = self._phrases, self._corrections_cache
         hits: list[tuple[int, int, Entry]] = []
-        fixes: list[tuple[int, tuple[str, str, float]]] = []
+        fixes: list[tuple[int, Fix]] = []
         for i, token in enumerate(tokens):
             starting = phrases.get(token)
             if starting is not None:
@@ -122,7 +133,9 @@ class Matcher:
         if "#" in query:
             for body in normalize.hashtags(unicodedata.normalize("NFKC", query)):
                 self._scan_hashtag(normalize.squash(body), found)
-                self._scan(self._phrases, normalize.words(normalize.fold(body)), "hashtag", found)
+                words = normalize.words(normalize.fold(body))
+                self._scan(self._phrases, words, "hashtag", found)
+                self._scan(self._phrases, normalize.hashtag_words(" ".join(words)), "hashtag", found)
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
@@ -131,8 +144,9 @@ class Matcher:
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
 
     def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: str | None,
-              found: dict[str, Match], score: float | None = None) -> None:
-        """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word."""
+              found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:
+        """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word.
+        Positions in `phrase_only` (short corrected words) may complete a phrase but not match alone."""
         hits: list[tuple[int, int, Entry]] = []
         for i, token in enumerate(tokens):
             starting = phrases.get(token)
@@ -140,6 +154,8 @@ class Matcher:
                 continue
             for words, entries in starting:
                 n = len(words)
+                if n == 1 and phrase_only and i in phrase_only:
+                    continue
                 if n == 1 or tuple(tokens[i:i + n]) == words:
                     hits.extend((i, i + n - 1, entry) for entry in entries)
         if hits:
@@ -176,42 +192,51 @@ class Matcher:
                 found[entry.condition] = Match(entry.condition, self._tiers[entry.condition], entry.term,
                                                this_kind, this_score)
 
-    def _remember(self, token: str) -> tuple[str, str, float] | None:
+    def _remember(self, token: str) -> Fix | None:
         cache = self._corrections_cache
         if len(cache) >= CORRECTIONS_CACHE_SIZE:
             cache.clear()
         fix = cache[token] = self._correct(token)
         return fix
 
-    def _scan_corrected(self, tokens: list[str], fixes: list[tuple[int, tuple[str, str, float]]],
-                        found: dict[str, Match]) -> None:
-        """Words one edit or a stretch away from a term word ("depressoin", "killlll"), read as that word."""
-        corrected = list(tokens)
+    def _scan_corrected(self, tokens: list[str], fixes: list[tuple[int, Fix]], found: dict[str, Match]) -> None:
+        """Words one edit or a stretch away from a term word ("depressoin", "killlll"), read as that word. A word
+        with several equally near readings tries each (at most MAX_READINGS combinations)."""
         kind, score = "coded", KIND_SCORE["coded"]
-        for i, (word, fix_kind, fix_score) in fixes:
-            corrected[i] = word
-            if fix_kind == "typo":
-                kind, score = "typo", min(score, fix_score)
-        self._scan(self._phrases, corrected, kind, found, score)
+        phrase_only = set()
+        for i, fix in fixes:
+            if fix.kind == "typo":
+                kind, score = "typo", min(score, fix.score)
+            if fix.phrase_only:
+                phrase_only.add(i)
+        positions = [i for i, _ in fixes]
+        for n, reading in enumerate(itertools.product(*(fix.words for _, fix in fixes))):
+            if n == MAX_READINGS:
+                break
+            corrected = list(tokens)
+            for i, word in zip(positions, reading):
+                corrected[i] = word
+            self._scan(self._phrases, corrected, kind, found, score, phrase_only)
 
-    def _correct(self, token: str) -> tuple[str, str, float] | None:
-        """(word, kind, score) for a token that is not itself a term word, or None."""
+    def _correct(self, token: str) -> Fix | None:
+        """How to read a token that is not itself a term word, or None."""
         if len(token) < PHRASE_TYPO_MIN_LENGTH or token in self._vocabulary or not token.isalpha():
             return None
         if _STRETCH.search(token):
             for squeezed in _unstretched(token):
                 if squeezed in self._vocabulary:
-                    return squeezed, "coded", KIND_SCORE["coded"]
+                    return Fix((squeezed,), "coded", KIND_SCORE["coded"], False)
             token = _STRETCH.sub(r"\1\1", token)
         if len(token) > TYPO_MAX_LENGTH or token in self._guard or _UNSPACED.search(token):
             return None
-        best = self._nearest(token)
-        if best is None:
+        nearest = self._nearest(token)
+        if not nearest:
             return None
-        return best, "typo", 1.0 - 1.0 / max(len(token), len(best))
+        phrase_only = len(token) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH
+        return Fix(nearest, "typo", 1.0 - 1.0 / max(len(token), *map(len, nearest)), phrase_only)
 
-    def _nearest(self, token: str) -> str | None:
-        """The vocabulary word one edit (OSA: insert, delete, substitute, swap) away, if there is one."""
+    def _nearest(self, token: str) -> tuple[str, ...]:
+        """The vocabulary words one edit (OSA: insert, delete, substitute, swap) away."""
         index = self._deletions
         candidates: set[str] = set(index.get(token, ()))
         for deletion in _deletions(token):
@@ -220,17 +245,15 @@ class Matcher:
             if deletion in self._vocabulary:
                 candidates.add(deletion)
         short = len(token) < TYPO_MIN_LENGTH
-        best, best_distance = None, 2
+        near = []
         for candidate in sorted(candidates):
-            if len(candidate) < TYPO_MIN_LENGTH and (candidate not in self._short_phrase_words
-                                                     or candidate[0] != token[0]):
+            if (short or len(candidate) < TYPO_MIN_LENGTH) and (
+                    candidate[0] != token[0] or (len(candidate) < TYPO_MIN_LENGTH
+                                                 and candidate not in self._short_phrase_words)):
                 continue
-            if short and candidate[0] != token[0]:
-                continue
-            distance = OSA.distance(token, candidate, score_cutoff=1)
-            if distance < best_distance:
-                best, best_distance = candidate, distance
-        return best
+            if OSA.distance(token, candidate, score_cutoff=1) <= 1:
+                near.append(candidate)
+        return tuple(near)
 
     def explain(self, query: str) -> list[dict[str, object]]:
         return [m.public() for m in self.match(query)]

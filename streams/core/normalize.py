@@ -94,6 +94,33 @@ def hashtags(raw: str) -> list[str]:
     return [_CAMEL.sub(" ", body) for body in _HASHTAG.findall(raw)]
 
 
+# Words that hashtags glue onto a condition's name (#ocdawareness, #adhdtiktok, #mydepressionjourney).
+HASHTAG_PREFIXES = ("livingwith", "my", "stop", "end", "beat", "fight", "pro", "anti", "ihave")
+HASHTAG_SUFFIXES = (
+    "awareness", "recovery", "tiktok", "tok", "twt", "warriors", "warrior", "life", "support", "community",
+    "struggles", "problems", "memes", "meme", "journey", "help", "matters", "month", "day", "mom", "mum", "kids",
+    "brain", "check", "test", "relief", "fighter", "survivor", "family", "sucks", "things", "tips", "clean",
+)
+
+
+def hashtag_words(body: str) -> list[str]:
+    """A run-together hashtag word split off its usual prefix and suffix: "ocdawareness" -> ocd, awareness."""
+    out: list[str] = []
+    for word in body.split(" "):
+        head: list[str] = []
+        tail: list[str] = []
+        for prefix in HASHTAG_PREFIXES:
+            if word.startswith(prefix) and len(word) > len(prefix) + 1:
+                head, word = [prefix], word[len(prefix):]
+                break
+        for suffix in HASHTAG_SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                tail, word = [suffix], word[: -len(suffix)]
+                break
+        out += [*head, word, *tail]
+    return out
+
+
 def decoded(folded: str, tokens: list[str]) -> str | None:
     """The search with coded spellings undone, or None when it has none.
 
