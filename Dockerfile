@@ -7,4 +7,4 @@ COPY lexicon ./lexicon
 RUN pip install --no-cache-dir .
 ENV SIGNPOST_LEXICON_DIR=/app/lexicon
 EXPOSE 6066
-CMD ["signpost", "worker", "-l", "warning"]
+CMD ["signpost", "worker", "-l", "warn"]

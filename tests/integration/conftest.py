@@ -67,7 +67,7 @@ class Worker:
     def __init__(self, settings: Settings, log: Path, **extra: str) -> None:
         self.env = env_for(settings, **extra)
         self.log = log
-        self.proc = subprocess.Popen([SIGNPOST, "worker", "-l", "warning"], env=self.env, cwd=ROOT,
+        self.proc = subprocess.Popen([SIGNPOST, "worker", "-l", "warn"], env=self.env, cwd=ROOT,
                                      stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -140,7 +140,7 @@ async def read_all(bootstrap: str, topic: str) -> list:
             await asyncio.sleep(0.05)  # assignment is set by start(); this only guards a slow metadata fetch
             partitions = consumer.assignment()
         end = await consumer.end_offsets(list(partitions))
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 got.extend(records)
     finally:
