@@ -14,6 +14,7 @@ import sys
 from typing import Any, Sequence
 
 import faust
+from faust.types import TP
 
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
@@ -91,25 +92,33 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
             # letter is delivered.
             await asyncio.gather(*pending)
             metrics.observe_batch(outcome)
+            measure_lag(records)
+
+    def measure_lag(records: list[Record]) -> None:
+        """Per batch: how far each partition's end is beyond the last record this batch decided."""
+        last: dict[int, int] = {}
+        for record in records:
+            last[record.partition] = record.offset
+        consumer = app.consumer
+        for partition, offset in last.items():
+            highwater = consumer.highwater(TP(settings.events_topic, partition))
+            if highwater is not None:
+                metrics.lag.labels(settings.events_topic, str(partition)).set(max(0, highwater - offset - 1))
 
     metrics = signpost.metrics
 
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
-        return web.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
+        return web.bytes(metrics.exposition(), content_type="text/plain")
 
-    @app.timer(interval=5.0)
-    async def measure_lag() -> None:
-        consumer = app.consumer
-        for tp in consumer.assignment():
-            if tp.topic != settings.events_topic:
-                continue
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            read = consumer._read_offset.get(tp)  # Faust keeps the last offset it handed to the stream
-            lag = highwater - (read + 1) if read is not None else highwater
-            metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, lag))
+    @app.on_partitions_revoked.connect
+    async def forget_lag(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        for tp in revoked:
+            if tp.topic == settings.events_topic:
+                try:
+                    metrics.lag.remove(tp.topic, str(tp.partition))
+                except KeyError:
+                    pass
 
     from streams import commands
 

@@ -43,3 +43,16 @@ def test_topic_init_creates_the_topics_the_workers_use() -> None:
 def test_the_kafka_listener_is_what_the_workers_dial() -> None:
     kafka = compose()["services"]["kafka"]["environment"]
     assert "kafka:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_prometheus_and_grafana_are_wired_to_the_repo_files() -> None:
+    services = compose()["services"]
+    mounts = {m.split(":")[0]: m.split(":")[1] for s in ("prometheus", "grafana") for m in services[s]["volumes"]}
+    assert mounts["./ops/prometheus"] == "/etc/prometheus"
+    assert mounts["./ops/grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert mounts["./ops/grafana/dashboards"] == "/var/lib/grafana/dashboards"
+    provider = yaml.safe_load((ROOT / "ops/grafana/provisioning/dashboards/signpost.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    scrape = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
+    port = int(services["worker"]["environment"]["SIGNPOST_WEB_PORT"])
+    assert scrape["dns_sd_configs"][0]["names"] == ["worker"] and scrape["dns_sd_configs"][0]["port"] == port
