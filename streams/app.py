@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from typing import Any, Sequence
 
 import faust
+import orjson
 from faust.types import TP
 
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
+from streams.counters import CLOSED, Counting, partition_for, user_hash_key
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+TICK = b"tick"
 
 
 class Signpost:
@@ -68,6 +72,7 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         broker_commit_every=10000,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,  # one owner per counter cell: a standby must not publish it too
         loghandlers=[],
     )
     app.signpost = signpost  # type: ignore[attr-defined]
@@ -76,9 +81,17 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     app.topic(settings.decisions_topic, partitions=settings.partitions)
     app.topic(settings.dlq_topic, partitions=settings.partitions)
 
+    counting = Counting(settings.counter_window_s, settings.counter_grace_s, settings.k_anonymity,
+                        user_hash_key(settings.user_hash_key, settings.data_dir), settings.partitions,
+                        settings.dp_epsilon)
+    updates = app.topic(f"{settings.app_id}-counter-updates", key_type=bytes, value_type=bytes,
+                        key_serializer="raw", value_serializer="raw", partitions=settings.partitions,
+                        internal=True)
+    cells = app.Table("counter-cells", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+
     @app.agent(events, name="decide-searches")
     async def decide_searches(stream: faust.StreamT[bytes]) -> None:
-        pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic)
+        pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
         producer = await app.maybe_start_producer()
 
         async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> Any:
@@ -88,11 +101,59 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         async for batch in stream.take_events(settings.batch_size, within=window):
             records = [_record(event.message) for event in batch]
             outcome, pending = await pipeline.process(records, send)
-            # At least once: the batch is acked (and so committable) only after every decision and dead
-            # letter is delivered.
+            partial = counting.fold(outcome.decided, int(time.time() * 1000))
+            for key, value, partition in counting.updates(partial):
+                pending.append(await producer.send(updates.get_topic_name(), key, value, partition, None, None))
+            # At least once: the batch is acked (and so committable) only after every decision, dead letter
+            # and counter update is delivered.
             await asyncio.gather(*pending)
+            metrics.late_events.inc(partial.late)
             metrics.observe_batch(outcome)
             measure_lag(records)
+
+    @app.agent(updates, name="count-cells")
+    async def count_cells(stream: faust.StreamT[bytes]) -> None:
+        """Merges partial cells into the table; on a tick, closes the partition's due windows."""
+        producer = await app.maybe_start_producer()
+        async for event in stream.events():
+            key, value = event.key, event.value
+            if key == TICK:
+                await close_windows(event.message.partition, producer)
+                continue
+            current = cells.get(key)
+            if current is not None and counting.is_closed(current):
+                metrics.late_events.inc()
+                continue
+            cells[key] = counting.merge(current, value)
+
+    async def close_windows(partition: int, producer: Any) -> None:
+        now_ms = int(time.time() * 1000)
+        version = signpost.decider.version
+        for key, value in list(cells.items()):
+            if partition_for(key, settings.partitions) != partition:
+                continue
+            if counting.is_closed(value):
+                if counting.expired_marker(key, now_ms):
+                    del cells[key]
+                continue
+            if not counting.due(key, now_ms):
+                continue
+            record = counting.publishable(key, value, version)
+            if record is None:
+                metrics.cells_suppressed.inc()
+            else:
+                topic_key = f"{record['window_start_ms']}|{record['condition'] or 'all'}|{record['country']}"
+                await producer.send(settings.counters_topic, topic_key.encode(), orjson.dumps(record), None,
+                                    None, None)
+                metrics.cells_published.inc()
+            cells[key] = CLOSED
+
+    @app.timer(interval=1.0)
+    async def tick() -> None:
+        """Wakes every partition's owner to close due windows, even when no search arrives."""
+        producer = await app.maybe_start_producer()
+        for partition in range(settings.partitions):
+            await producer.send(updates.get_topic_name(), TICK, b"", partition, None, None)
 
     def measure_lag(records: list[Record]) -> None:
         """Per batch: how far each partition's end is beyond the last record this batch decided."""

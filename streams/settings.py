@@ -35,6 +35,11 @@ class Settings:
     batch_window_ms: int = 5
     log_level: str = "WARNING"
     data_dir: Path = Path(".signpost-data")
+    counter_window_s: int = 60
+    counter_grace_s: int = 10
+    k_anonymity: int = 10
+    dp_epsilon: float | None = None
+    user_hash_key: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -48,8 +53,9 @@ class Settings:
             values[f.name] = _parse(key, f.name, raw)
         return cls(**values)  # type: ignore[arg-type]
 
-    def redacted(self) -> dict[str, str]:
-        return {_ENV[f.name]: str(getattr(self, f.name)) for f in fields(self)}
+    def as_env(self) -> dict[str, str]:
+        """The environment that gives these settings (for subprocesses; holds the user hash key if set)."""
+        return {_ENV[f.name]: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
 
 
 _ENV = {
@@ -67,9 +73,15 @@ _ENV = {
     "batch_window_ms": "SIGNPOST_BATCH_WINDOW_MS",
     "log_level": "SIGNPOST_LOG_LEVEL",
     "data_dir": "SIGNPOST_DATA_DIR",
+    "counter_window_s": "SIGNPOST_COUNTER_WINDOW_S",
+    "counter_grace_s": "SIGNPOST_COUNTER_GRACE_S",
+    "k_anonymity": "SIGNPOST_K_ANONYMITY",
+    "dp_epsilon": "SIGNPOST_DP_EPSILON",
+    "user_hash_key": "SIGNPOST_USER_HASH_KEY",
 }
 
-_INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000)}
+_INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
+         "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000)}
 _TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "app_id"}
 
 
@@ -83,6 +95,18 @@ def _parse(key: str, name: str, raw: str) -> object:
         if not low <= number <= high:
             raise SettingsError(key, f"{number} is outside {low}..{high}")
         return number
+    if name == "dp_epsilon":
+        try:
+            epsilon = float(raw)
+        except ValueError:
+            raise SettingsError(key, f"{raw!r} is not a number") from None
+        if not 0 < epsilon <= 100:
+            raise SettingsError(key, f"{epsilon} is outside (0, 100]")
+        return epsilon
+    if name == "user_hash_key":
+        if len(raw) < 16:
+            raise SettingsError(key, "must be at least 16 characters (it keys the hash of user ids)")
+        return raw
     if name == "processing_guarantee":
         if raw not in GUARANTEES:
             raise SettingsError(key, f"{raw!r} is not one of {', '.join(GUARANTEES)}")

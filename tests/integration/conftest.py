@@ -50,7 +50,7 @@ def isolated_settings(bootstrap: str, tmp_path: Path) -> Settings:
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **settings.redacted(), **extra}
+    env = {**os.environ, **settings.as_env(), **extra}
     env.setdefault("SIGNPOST_WEB_PORT", str(_free_port()))
     return env
 

@@ -1,0 +1,98 @@
+"""`python -m bench` (`make bench`): engine, throughput (bare aiokafka vs the worker), latency, memory.
+
+Needs a broker: run it through `ops/with-kafka`. Prints one table and writes it to bench/results/latest.md and
+latest.json with the machine it ran on. Environment: BENCH_EVENTS (throughput input, default 200000),
+BENCH_LATENCY_SECONDS (default 60), BENCH_LATENCY_RATE (searches/s, default 2000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from bench import engine, latency, throughput
+from bench.harness import BenchError
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """(measure, figure, target, verdict)"""
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISS"
+
+    e, t, lat = results["engine"], results["throughput"], results["latency"]
+    rss = t["worker"]["rss_peak_mb"]
+    return [
+        ("engine: searches/s (decide, one core)", f"{e['searches_per_second']:,.0f}", "≥ 150,000",
+         verdict(e["searches_per_second"] >= 150_000)),
+        ("engine: match p50 / p99 per search", f"{e['p50_us']:.1f} / {e['p99_us']:.1f} µs", "p99 < 100 µs",
+         verdict(e["p99_us"] < 100)),
+        (f"throughput: bare aiokafka loop ({t['events']:,} events)", f"{t['bare']['events_per_second']:,.0f} events/s",
+         "", ""),
+        ("throughput: Signpost worker", f"{t['worker']['events_per_second']:,.0f} events/s", "", ""),
+        ("throughput: CPU per event, bare / worker (CPU use)",
+         f"{t['bare']['cpu_us_per_event']:.0f} / {t['worker']['cpu_us_per_event']:.0f} µs "
+         f"({t['bare']['cpu_share']:.0%} / {t['worker']['cpu_share']:.0%} of a core)", "", ""),
+        ("throughput: worker / bare", f"{t['ratio']:.2f}", "≥ 0.5 (aim 0.8)", verdict(t["ratio"] >= 0.5)),
+        (f"latency: send → decision p50 ({lat['rate']:,}/s for {lat['seconds']:g} s)", f"{lat['p50_ms']:.1f} ms",
+         "≤ 5 ms", verdict(lat["p50_ms"] <= 5)),
+        ("latency: p99", f"{lat['p99_ms']:.1f} ms", "≤ 25 ms", verdict(lat["p99_ms"] <= 25)),
+        ("latency: p99.9", f"{lat['p999_ms']:.1f} ms", "", ""),
+        ("memory: worker peak RSS (throughput run)", f"{rss:.0f} MB", "≤ 250 MB", verdict(rss <= 250)),
+    ]
+
+
+def markdown(table: list[tuple[str, str, str, str]], info: dict) -> str:
+    lines = ["| measure | figure | target | |", "|---|---:|---|---|"]
+    lines += [f"| {m} | {f} | {t} | {v} |" for m, f, t, v in table]
+    lines += ["", f"{info['nproc']} × {info['cpu']}, Python {info['python']}, {info['date']}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        print("bench: KAFKA_BOOTSTRAP_SERVERS is not set; run `make bench` "
+              "(or `ops/with-kafka .venv/bin/python -m bench`)", file=sys.stderr)
+        return 2
+    events = int(os.environ.get("BENCH_EVENTS", "200000"))
+    seconds = float(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
+    rate = int(os.environ.get("BENCH_LATENCY_RATE", "2000"))
+    results: dict = {"machine": machine()}
+    try:
+        print("engine ...", flush=True)
+        results["engine"] = engine.run()
+        print(f"throughput ({events:,} events) ...", flush=True)
+        results["throughput"] = asyncio.run(throughput.run(bootstrap, events))
+        print(f"latency ({rate:,}/s for {seconds:g} s) ...", flush=True)
+        results["latency"] = asyncio.run(latency.run(bootstrap, rate, seconds))
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    table = rows(results)
+    results["table"] = [dict(zip(("measure", "figure", "target", "verdict"), row)) for row in table]
+    text = markdown(table, results["machine"])
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(text)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print()
+    print(text, end="")
+    print(f"written to {RESULTS / 'latest.md'} and latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

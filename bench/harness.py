@@ -1,0 +1,178 @@
+"""What the Kafka benchmarks share: isolated topics, the input events, a worker subprocess, a decisions reader."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Iterable
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.mix import realistic_mix
+from streams.kafka_admin import ensure_topics
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNPOST = str(Path(sys.executable).with_name("signpost"))
+WORKER_TIMEOUT = 300.0  # seconds a worker gets to start and finish a run
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def isolated_settings(bootstrap: str, tag: str, data_dir: Path, **overrides: str) -> Settings:
+    """Topics and consumer group of this run alone."""
+    suffix = f"{tag}-{uuid.uuid4().hex[:8]}"
+    fields = dict(
+        bootstrap_servers=bootstrap, app_id=f"signpost-bench-{suffix}", events_topic=f"bench-events-{suffix}",
+        decisions_topic=f"bench-decisions-{suffix}", dlq_topic=f"bench-dlq-{suffix}",
+        counters_topic=f"bench-counters-{suffix}", data_dir=data_dir,
+    )
+    return Settings(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+async def create_topics(settings: Settings) -> list[str]:
+    """The run's topics; the app id stands for the ones the worker makes itself (`<app id>-...`)."""
+    await ensure_topics(settings)
+    return [settings.events_topic, settings.decisions_topic, settings.dlq_topic, settings.counters_topic,
+            settings.app_id]
+
+
+async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
+    """Best effort: a benchmark should not leave hundreds of MB on the dev broker. Deletes `topics` and any
+    topic named `<one of topics>-...` (Faust's internal topics carry the app id as prefix)."""
+    names = set(topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = sorted(t for t in existing if t in names or any(t.startswith(f"{n}-") for n in names))
+        if doomed:
+            await admin.delete_topics(doomed)
+    except Exception as exc:  # noqa: BLE001
+        print(f"bench: could not delete topics ({type(exc).__name__}: {exc})", file=sys.stderr)
+    finally:
+        await admin.close()
+
+
+def event(search_id: str, query: str, locale: str, i: int, ts_ms: int) -> bytes:
+    return orjson.dumps({"search_id": search_id, "query": query, "locale": locale,
+                         "user_id": f"user-{i % 5000}", "ts_ms": ts_ms})
+
+
+def faust_like_producer(bootstrap: str, **extra) -> AIOKafkaProducer:
+    """A producer configured as the worker's (Faust's defaults plus streams/app.py's settings)."""
+    compression = "lz4" if _has_lz4() else None
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=16384,
+                            compression_type=compression, **extra)
+
+
+async def produce_mix(bootstrap: str, topic: str, count: int, prefix: str) -> None:
+    """`count` realistic searches on `topic`, keyed by search_id, as fast as the producer goes."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        now = int(time.time() * 1000)
+        pending = []
+        for i, (query, locale) in enumerate(realistic_mix(count)):
+            search_id = f"{prefix}-{i:07d}"
+            pending.append(await producer.send(topic, event(search_id, query, locale, i, now), key=search_id.encode()))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Worker:
+    """`signpost worker -l warn` in its own session, with the settings' environment and a free web port."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        as_env = getattr(settings, "as_env", None) or settings.redacted  # renamed in streams/settings.py
+        env = {**os.environ, **as_env(), "SIGNPOST_WEB_PORT": str(free_port())}
+        self.log = log
+        self.proc = subprocess.Popen([SIGNPOST, "worker", "-l", "warn"], env=env, cwd=ROOT,
+                                     stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.rss_peak_kb = 0
+        self.rss_samples = 0
+
+    def rss_kb(self) -> int | None:
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far (all its threads)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def sample_rss(self, every: float = 0.5) -> None:
+        """Run as a task: keeps the peak resident memory."""
+        while self.proc.poll() is None:
+            rss = self.rss_kb()
+            if rss is not None:
+                self.rss_peak_kb = max(self.rss_peak_kb, rss)
+                self.rss_samples += 1
+            await asyncio.sleep(every)  # the sampling period, not a wait for an event
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise BenchError(f"the worker exited with status {self.proc.returncode}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def decisions_reader(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """Group-less: reads every partition of `topic` from the start, commits nothing."""
+    return AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                            enable_auto_commit=False, group_id=None)
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="signpost-bench-")
+
+
+def _has_lz4() -> bool:
+    try:
+        import lz4  # noqa: F401
+    except ImportError:
+        return False
+    return True
