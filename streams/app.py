@@ -1,4 +1,4 @@
-"""The Faust app, built by a factory: topics, the deciding agent, and the command line.
+"""The Faust app, built by a factory: the decision loop, the counters' agent and table, metrics, commands.
 
 Nothing heavy happens at import time. `main()` reads the settings, loads the lexicon when the worker is asked
 for (a broken lexicon stops start-up with the file and entry), builds the app, and hands the command line to
@@ -8,7 +8,6 @@ together.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
@@ -16,13 +15,14 @@ from typing import Any, Sequence
 
 import faust
 import orjson
-from faust.types import TP
 
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
 from streams.counters import CLOSED, Counting, partition_for, user_hash_key
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, Record
+from streams.decision_loop import DecisionLoop, supervise
+from streams.kafka_admin import ensure_topics
+from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,11 @@ class Signpost:
 
 def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     signpost = Signpost(settings, lexicon)
+    metrics = signpost.metrics
+    # The decision path has its own consumer group (SIGNPOST_APP_ID, see decision_loop.py); Faust's own group
+    # and internal topics, for the counters, are named after it.
     app = faust.App(
-        settings.app_id,
+        f"{settings.app_id}-counters",
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
         processing_guarantee=settings.processing_guarantee,
         web_port=settings.web_port,
@@ -67,49 +70,32 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         value_serializer="raw",
         key_serializer="raw",
         producer_linger_ms=5,
-        producer_compression_type="lz4" if _has_lz4() else None,
-        stream_buffer_maxsize=16384,
-        broker_commit_every=10000,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,  # one owner per counter cell: a standby must not publish it too
         loghandlers=[],
     )
     app.signpost = signpost  # type: ignore[attr-defined]
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw", partitions=settings.partitions)
-    app.topic(settings.decisions_topic, partitions=settings.partitions)
-    app.topic(settings.dlq_topic, partitions=settings.partitions)
 
     counting = Counting(settings.counter_window_s, settings.counter_grace_s, settings.k_anonymity,
                         user_hash_key(settings.user_hash_key, settings.data_dir), settings.partitions,
                         settings.dp_epsilon)
-    updates = app.topic(f"{settings.app_id}-counter-updates", key_type=bytes, value_type=bytes,
-                        key_serializer="raw", value_serializer="raw", partitions=settings.partitions,
+    updates = app.topic(updates_topic(settings), key_type=bytes, value_type=bytes, partitions=settings.partitions,
                         internal=True)
     cells = app.Table("counter-cells", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
-    @app.agent(events, name="decide-searches")
-    async def decide_searches(stream: faust.StreamT[bytes]) -> None:
+    @app.task
+    async def decide_searches() -> None:
+        """The decision path (streams/decision_loop.py), started with the worker."""
+        await ensure_topics(settings)
         pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
-        producer = await app.maybe_start_producer()
+        loop = DecisionLoop(settings, pipeline, counting, metrics, updates_topic(settings))
 
-        async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> Any:
-            return await producer.send(topic, key, value, None, None, headers)
+        async def fatal(exc: BaseException) -> None:
+            log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)
+            await app.crash(exc)
 
-        window = settings.batch_window_ms / 1000 or 0.001
-        async for batch in stream.take_events(settings.batch_size, within=window):
-            records = [_record(event.message) for event in batch]
-            outcome, pending = await pipeline.process(records, send)
-            partial = counting.fold(outcome.decided, int(time.time() * 1000))
-            for key, value, partition in counting.updates(partial):
-                pending.append(await producer.send(updates.get_topic_name(), key, value, partition, None, None))
-            # At least once: the batch is acked (and so committable) only after every decision, dead letter
-            # and counter update is delivered.
-            await asyncio.gather(*pending)
-            metrics.late_events.inc(partial.late)
-            metrics.observe_batch(outcome)
-            measure_lag(records)
+        await supervise(loop, fatal)
 
     @app.agent(updates, name="count-cells")
     async def count_cells(stream: faust.StreamT[bytes]) -> None:
@@ -155,31 +141,9 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         for partition in range(settings.partitions):
             await producer.send(updates.get_topic_name(), TICK, b"", partition, None, None)
 
-    def measure_lag(records: list[Record]) -> None:
-        """Per batch: how far each partition's end is beyond the last record this batch decided."""
-        last: dict[int, int] = {}
-        for record in records:
-            last[record.partition] = record.offset
-        consumer = app.consumer
-        for partition, offset in last.items():
-            highwater = consumer.highwater(TP(settings.events_topic, partition))
-            if highwater is not None:
-                metrics.lag.labels(settings.events_topic, str(partition)).set(max(0, highwater - offset - 1))
-
-    metrics = signpost.metrics
-
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
         return web.bytes(metrics.exposition(), content_type="text/plain")
-
-    @app.on_partitions_revoked.connect
-    async def forget_lag(app: faust.App, revoked: Any, **kwargs: Any) -> None:
-        for tp in revoked:
-            if tp.topic == settings.events_topic:
-                try:
-                    metrics.lag.remove(tp.topic, str(tp.partition))
-                except KeyError:
-                    pass
 
     from streams import commands
 
@@ -187,24 +151,8 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     return app
 
 
-def _record(message: Any) -> Record:
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else 0,
-        key=message.key,
-        value=message.value,
-        headers=tuple(message.headers or ()),
-    )
-
-
-def _has_lz4() -> bool:
-    try:
-        import lz4  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def updates_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-counter-updates"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
