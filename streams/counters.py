@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import math
 import os
 import secrets
 import zlib
@@ -95,6 +94,7 @@ class Counting:
         self._key = hash_key
         self.partitions = partitions
         self.epsilon = epsilon
+        self._mechanism: Any = None
 
     def window_of(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.window_ms
@@ -179,11 +179,16 @@ class Counting:
         }
 
     def _noisy(self, value: int) -> int:
-        from diffprivlib.mechanisms import Laplace  # optional: pip install 'signpost[dp]'
+        """Discrete Laplace noise of scale 1/epsilon (OpenDP): epsilon-DP for a count that one unit changes by
+        at most 1 (a person, for `users`; a single search, for `count`)."""
+        if self._mechanism is None:
+            import opendp.prelude as dp  # optional: pip install '.[dp]'
 
-        assert self.epsilon is not None
-        mechanism = Laplace(epsilon=self.epsilon, sensitivity=1.0)
-        return max(0, int(math.floor(mechanism.randomise(float(value)) + 0.5)))
+            dp.enable_features("contrib")
+            assert self.epsilon is not None
+            self._mechanism = dp.m.make_laplace(dp.atom_domain(T=int), dp.absolute_distance(T=int),
+                                                scale=1.0 / self.epsilon)
+        return max(0, int(self._mechanism(value)))
 
 
 CLOSED = orjson.dumps({"closed": True})

@@ -1,0 +1,73 @@
+"""Counter cells, without Kafka: windows, k-anonymity, distinct people from keyed hashes, optional noise."""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.core.events import SearchEvent
+from streams.counters import Counting, parse_key
+
+WINDOW_MS = 60_000
+
+
+def counting(**kw: object) -> Counting:
+    return Counting(window_s=60, grace_s=10, k=kw.pop("k", 10), hash_key=b"k" * 32, partitions=4, **kw)  # type: ignore[arg-type]
+
+
+def pair(user: str | None, ts: int, intercept: bool = True) -> tuple[SearchEvent, dict]:
+    event = SearchEvent("s", "q", "en-US", "en", "US", ts, "search", user)
+    conditions = [{"id": "anxiety", "tier": "support"}] if intercept else []
+    return event, {"intercept": intercept, "conditions": conditions}
+
+
+def merged(c: Counting, pairs: list, now: int) -> dict[bytes, bytes]:
+    cells: dict[bytes, bytes] = {}
+    for key, value, _ in c.updates(c.fold(pairs, now)):
+        cells[key] = c.merge(cells.get(key), value)
+    return cells
+
+
+def test_a_cell_with_k_people_is_published_with_exact_numbers() -> None:
+    c = counting()
+    cells = merged(c, [pair(f"user-{i % 12}", 5_000 + i) for i in range(30)], now=6_000)
+    published = [c.publishable(k, v, "v1") for k, v in cells.items()]
+    anxiety = next(p for p in published if p and p["condition"] == "anxiety")
+    assert (anxiety["count"], anxiety["users"], anxiety["window_start_ms"]) == (30, 12, 0)
+
+
+def test_one_person_searching_many_times_is_not_publishable() -> None:
+    c = counting()
+    cells = merged(c, [pair("only-me", 5_000 + i) for i in range(50)], now=6_000)
+    anxiety = next(k for k in cells if parse_key(k)[1] == "anxiety")
+    assert c.publishable(anxiety, cells[anxiety], "v1") is None
+
+
+def test_searches_without_a_user_count_as_searches_only() -> None:
+    c = counting(k=1)
+    cells = merged(c, [pair(None, 5_000), pair(None, 5_001, intercept=False)], now=6_000)
+    totals = {parse_key(k)[1]: orjson.loads(v)["n"] for k, v in cells.items()}
+    assert totals == {"anxiety": 1, "*": 2}
+    anxiety = next(k for k in cells if parse_key(k)[1] == "anxiety")
+    assert c.publishable(anxiety, cells[anxiety], "v1") is None  # no people: below any k
+
+
+def test_events_older_than_window_and_grace_are_late_not_counted() -> None:
+    c = counting()
+    batch = c.fold([pair("a", 0), pair("b", 200_000)], 200_500)
+    assert batch.late == 1 and sum(batch.searches.values()) == 2  # the recent one: denominator and anxiety
+
+
+def test_a_closed_cell_ignores_updates() -> None:
+    from streams.counters import CLOSED
+
+    c = counting()
+    (key, value, _), *_ = c.updates(c.fold([pair("a", 1_000)], 2_000))
+    assert c.merge(CLOSED, value) == CLOSED
+
+
+def test_noise_changes_published_numbers_but_keeps_them_near() -> None:
+    c = counting(k=1, epsilon=1.0)
+    cells = merged(c, [pair(f"user-{i}", 5_000 + i) for i in range(200)], now=6_000)
+    anxiety = next(k for k in cells if parse_key(k)[1] == "anxiety")
+    draws = [c.publishable(anxiety, cells[anxiety], "v1")["users"] for _ in range(50)]  # type: ignore[index]
+    assert len(set(draws)) > 1 and all(150 < d < 250 for d in draws)
