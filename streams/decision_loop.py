@@ -9,8 +9,9 @@ decision path reads with aiokafka directly; Faust keeps the counters' table, the
 
 Delivery:
 - at_least_once: every decision, dead letter and counter update of a batch is acknowledged by the broker
-  (idempotent producer, acks=all) before the batch's offsets are committed. A crash or rebalance can replay
-  a batch: a decision may arrive twice, identical, keyed by search_id.
+  (idempotent producer, acks=all) before the batch's offsets are committed; batches are pipelined (up to
+  MAX_INFLIGHT_BATCHES decided and awaiting acknowledgement) and committed in order. A crash or rebalance can
+  replay those batches: a decision may arrive twice, identical, keyed by search_id.
 - exactly_once: a batch's records and its offsets commit in one Kafka transaction; readers with
   isolation.level=read_committed see each decision once.
 """
@@ -34,6 +35,7 @@ from streams.pipeline import Pipeline, Record
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+MAX_INFLIGHT_BATCHES = 8  # decided but not yet acknowledged: bounds memory and the replay after a crash
 
 
 class DecisionLoop:
@@ -47,6 +49,7 @@ class DecisionLoop:
         self.kafka_options = kafka_options or {}
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.ready = asyncio.Event()
+        self._partitions: dict[str, int] = {}
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -67,21 +70,38 @@ class DecisionLoop:
         return AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, **options, **self.kafka_options)
 
     async def run(self) -> None:
+        # Faust's progress spinner leaves the root logger at DEBUG, which makes aiokafka build a log record
+        # per send: the per-search path logs nothing below WARNING.
+        for name in ("aiokafka", "kafka"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         consumer, producer = self._consumer(), self._producer()
         await producer.start()
         await consumer.start()
+        # A decision goes to the partition number of its search (modulo the topic's size): it saves hashing each
+        # key in Python, and keeps a search's decision beside it for anyone joining the two.
+        self._partitions = {t: len(await producer.partitions_for(t))
+                            for t in (self.settings.decisions_topic, self.settings.dlq_topic)}
         self.ready.set()
+        # at-least-once: batches are pipelined; a committer commits each batch's offsets, in order, once all of
+        # its records are acknowledged, while the next batches are already being decided.
+        inflight: asyncio.Queue[tuple[dict[TopicPartition, OffsetAndMetadata], asyncio.Future[Any], int]] = \
+            asyncio.Queue(maxsize=MAX_INFLIGHT_BATCHES)
+        committer = None if self.exactly_once else asyncio.create_task(self._commit_in_order(consumer, inflight))
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_size)
                 if batches:
-                    await self._batch(consumer, producer, batches)
+                    await self._batch(consumer, producer, batches, inflight)
+                if committer is not None and committer.done():
+                    committer.result()  # raises what stopped it
         finally:
+            if committer is not None:
+                committer.cancel()
             await consumer.stop()
             await producer.stop()
 
     async def _batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
-                     batches: dict[TopicPartition, list[Any]]) -> None:
+                     batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any]) -> None:
         records = [
             Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value, tuple(m.headers or ()))
             for messages in batches.values() for m in messages
@@ -89,14 +109,12 @@ class DecisionLoop:
         offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "") for tp, messages in batches.items()}
         if self.exactly_once:
             async with producer.transaction():
-                outcome, partial = await self._publish(producer.send, records)
+                outcome, partial, pending = await self._publish(producer.send, records)
+                await pending
                 await producer.send_offsets_to_transaction(offsets, self.settings.app_id)
         else:
-            outcome, partial = await self._publish(producer.send, records)
-            try:
-                await consumer.commit(offsets)
-            except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
-                log.warning("commit after a rebalance failed; %d records will be decided again", len(records))
+            outcome, partial, pending = await self._publish(producer.send, records)
+            await inflight.put((offsets, pending, len(records)))
         self.metrics.observe_batch(outcome)
         self.metrics.late_events.inc(partial.late)
         for tp, messages in batches.items():
@@ -104,16 +122,29 @@ class DecisionLoop:
             if highwater is not None:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - messages[-1].offset - 1))
 
-    async def _publish(self, produce: Callable[..., Awaitable[Any]], records: list[Record]) -> tuple[Any, Any]:
-        async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> Any:
-            return await produce(topic, value, key=key, headers=list(headers) if headers else None)
+    async def _commit_in_order(self, consumer: AIOKafkaConsumer, inflight: asyncio.Queue[Any]) -> None:
+        while True:
+            offsets, pending, count = await inflight.get()
+            await pending  # every record of the batch acknowledged by the broker (raises if one failed)
+            try:
+                await consumer.commit(offsets)
+            except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
+                log.warning("commit after a rebalance failed; up to %d records will be decided again", count)
+
+    async def _publish(self, produce: Callable[..., Awaitable[Any]],
+                       records: list[Record]) -> tuple[Any, Any, asyncio.Future[Any]]:
+        partitions = self._partitions
+
+        async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any,
+                       source_partition: int) -> Any:
+            return await produce(topic, value, key=key, partition=source_partition % partitions[topic],
+                                 headers=list(headers) if headers else None)
 
         outcome, pending = await self.pipeline.process(records, send)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
         for key, value, partition in self.counting.updates(partial):
             pending.append(await produce(self.updates_topic, value, key=key, partition=partition))
-        await asyncio.gather(*pending)  # every record acknowledged before the offsets move on
-        return outcome, partial
+        return outcome, partial, asyncio.gather(*pending)
 
 
 async def supervise(loop: DecisionLoop, on_fatal: Callable[[BaseException], Awaitable[None]]) -> None:

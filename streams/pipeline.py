@@ -21,7 +21,8 @@ from streams.core.events import Rejection, SearchEvent, decode_event
 log = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
-Send = Callable[[str, bytes | None, bytes | None, Headers | None], Awaitable[Any]]
+# send(topic, key, value, headers, source partition): hands one record to the producer.
+Send = Callable[[str, bytes | None, bytes | None, Headers | None, int], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,10 @@ class Pipeline:
             if isinstance(event, Rejection):
                 outcome.dead_letters[event.code] += 1
                 pending.append(await send(self.dlq_topic, record.key, record.value,
-                                          dead_letter_headers(record, event)))
+                                          dead_letter_headers(record, event), record.partition))
                 continue
-            pending.append(await send(self.decisions_topic, event.search_id.encode(), value, None))
+            pending.append(await send(self.decisions_topic, event.search_id.encode(), value, None,
+                                      record.partition))
             outcome.tiers[decision["tier"] or "none"] += 1
             for m in matches:
                 outcome.matches[(m.condition, m.kind)] += 1

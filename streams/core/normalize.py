@@ -76,6 +76,8 @@ def _unconfuse(word: str) -> str:
 
 
 def words(folded: str) -> list[str]:
+    if folded.isascii() and folded.replace(" ", "").isalnum():  # the common case, without the regex
+        return folded.split()
     return _WORD.findall(folded)
 
 

@@ -18,7 +18,8 @@ class ListSink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None, Any]] = []
 
-    async def __call__(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> Any:
+    async def __call__(self, topic: str, key: bytes | None, value: bytes | None, headers: Any,
+                       source_partition: int) -> Any:
         self.sent.append((topic, key, value, headers))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
