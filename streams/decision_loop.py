@@ -80,7 +80,7 @@ class DecisionLoop:
         # A decision goes to the partition number of its search (modulo the topic's size): it saves hashing each
         # key in Python, and keeps a search's decision beside it for anyone joining the two.
         self._partitions = {t: len(await producer.partitions_for(t))
-                            for t in (self.settings.decisions_topic, self.settings.dlq_topic)}
+                            for t in (self.settings.decisions_topic, self.settings.dlq_topic, self.updates_topic)}
         self.ready.set()
         # at-least-once: batches are pipelined; a committer commits each batch's offsets, in order, once all of
         # its records are acknowledged, while the next batches are already being decided.
@@ -109,11 +109,11 @@ class DecisionLoop:
         offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "") for tp, messages in batches.items()}
         if self.exactly_once:
             async with producer.transaction():
-                outcome, partial, pending = await self._publish(producer.send, records)
+                outcome, partial, pending = await self._publish(producer, records)
                 await pending
                 await producer.send_offsets_to_transaction(offsets, self.settings.app_id)
         else:
-            outcome, partial, pending = await self._publish(producer.send, records)
+            outcome, partial, pending = await self._publish(producer, records)
             await inflight.put((offsets, pending, len(records)))
         self.metrics.observe_batch(outcome)
         self.metrics.late_events.inc(partial.late)
@@ -131,20 +131,42 @@ class DecisionLoop:
             except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
                 log.warning("commit after a rebalance failed; up to %d records will be decided again", count)
 
-    async def _publish(self, produce: Callable[..., Awaitable[Any]],
+    async def _publish(self, producer: AIOKafkaProducer,
                        records: list[Record]) -> tuple[Any, Any, asyncio.Future[Any]]:
-        partitions = self._partitions
-
-        async def send(topic: str, key: bytes | None, value: bytes | None, headers: Any,
-                       source_partition: int) -> Any:
-            return await produce(topic, value, key=key, partition=source_partition % partitions[topic],
-                                 headers=list(headers) if headers else None)
-
-        outcome, pending = await self.pipeline.process(records, send)
+        """Decides the records and hands the output to the producer as whole batches, one per topic-partition:
+        one future a batch instead of one a record. The returned future is done when the broker has them all."""
+        builders = _Builders(producer, self._partitions)
+        outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
         for key, value, partition in self.counting.updates(partial):
-            pending.append(await produce(self.updates_topic, value, key=key, partition=partition))
-        return outcome, partial, asyncio.gather(*pending)
+            builders.emit(self.updates_topic, key, value, None, partition)
+        return outcome, partial, asyncio.gather(*[await f for f in builders.submit()])
+
+
+class _Builders:
+    """Output records gathered into aiokafka batch builders, one per topic-partition."""
+
+    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]) -> None:
+        self.producer = producer
+        self.partitions = partitions
+        self.open: dict[tuple[str, int], Any] = {}
+        self.full: list[tuple[str, int, Any]] = []
+
+    def emit(self, topic: str, key: bytes | None, value: bytes | None, headers: Any, partition: int) -> None:
+        size = self.partitions.get(topic)
+        tp = (topic, partition % size if size else partition)
+        builder = self.open.get(tp)
+        if builder is None:
+            builder = self.open[tp] = self.producer.create_batch()
+        headers = list(headers) if headers else []
+        if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full: start another
+            self.full.append((*tp, builder))
+            builder = self.open[tp] = self.producer.create_batch()
+            builder.append(timestamp=None, key=key, value=value, headers=headers)
+
+    def submit(self) -> list[Awaitable[asyncio.Future[Any]]]:
+        batches = self.full + [(topic, partition, b) for (topic, partition), b in self.open.items()]
+        return [self.producer.send_batch(b, topic, partition=partition) for topic, partition, b in batches]
 
 
 async def supervise(loop: DecisionLoop, on_fatal: Callable[[BaseException], Awaitable[None]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,20 +17,15 @@ class ListSink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None, Any]] = []
 
-    async def __call__(self, topic: str, key: bytes | None, value: bytes | None, headers: Any,
-                       source_partition: int) -> Any:
+    def __call__(self, topic: str, key: bytes | None, value: bytes | None, headers: Any, source_partition: int) -> None:
         self.sent.append((topic, key, value, headers))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
 
 
 def record(offset: int, value: bytes | None, key: bytes | None = b"k") -> Record:
     return Record("search-events", 2, offset, 1_700_000_000_000, key, value, (("trace", b"t1"),))
 
 
-@pytest.mark.asyncio
-async def test_bad_record_becomes_a_dead_letter_with_its_bytes_and_reason_and_the_next_is_decided(
+def test_bad_record_becomes_a_dead_letter_with_its_bytes_and_reason_and_the_next_is_decided(
         decider: Decider, decision_schema: dict) -> None:
     sink = ListSink()
     pipeline = Pipeline(decider, "decisions", "dlq")
@@ -39,8 +33,7 @@ async def test_bad_record_becomes_a_dead_letter_with_its_bytes_and_reason_and_th
         record(10, b"{not json", key=b"raw-key"),
         record(11, orjson.dumps({"search_id": "s-11", "query": "best pizza near me", "user_id": "u-secret"})),
     ]
-    outcome, pending = await pipeline.process(records, sink)
-    await asyncio.gather(*pending)
+    outcome = pipeline.process(records, sink)
     assert [s[0] for s in sink.sent] == ["dlq", "decisions"]
     _, key, value, headers = sink.sent[0]
     assert (key, value) == (b"raw-key", b"{not json")
@@ -56,8 +49,7 @@ async def test_bad_record_becomes_a_dead_letter_with_its_bytes_and_reason_and_th
     assert outcome.dead_letters == {"not_json": 1} and outcome.tiers == {"none": 1}
 
 
-@pytest.mark.asyncio
-async def test_an_engine_failure_is_a_dead_letter_not_a_stopped_worker(decider: Decider) -> None:
+def test_an_engine_failure_is_a_dead_letter_not_a_stopped_worker(decider: Decider) -> None:
     class Broken(Decider):
         def decision(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("bug")
@@ -65,6 +57,6 @@ async def test_an_engine_failure_is_a_dead_letter_not_a_stopped_worker(decider: 
     broken = Broken(decider.lexicon)
     sink = ListSink()
     value = orjson.dumps({"search_id": "s1", "query": "anxiety"})
-    outcome, _ = await Pipeline(broken, "decisions", "dlq").process([record(1, value)], sink)
+    outcome = Pipeline(broken, "decisions", "dlq").process([record(1, value)], sink)
     assert outcome.dead_letters == {"internal_error": 1}
     assert sink.sent[0][0] == "dlq" and sink.sent[0][2] == value
