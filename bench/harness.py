@@ -106,8 +106,8 @@ class Worker:
     """`signpost worker -l warn` in its own session, with the settings' environment and a free web port."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
-        as_env = getattr(settings, "as_env", None) or settings.redacted  # renamed in streams/settings.py
-        env = {**os.environ, **as_env(), "SIGNPOST_WEB_PORT": str(free_port())}
+        env = {**os.environ, **settings.as_env(), "SIGNPOST_WEB_PORT": str(free_port())}
+        self.web_port = int(env["SIGNPOST_WEB_PORT"])
         self.log = log
         self.proc = subprocess.Popen([SIGNPOST, "worker", "-l", "warn"], env=env, cwd=ROOT,
                                      stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)

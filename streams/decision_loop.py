@@ -36,6 +36,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_INFLIGHT_BATCHES = 8  # decided but not yet acknowledged: bounds memory and the replay after a crash
+COMMIT_INTERVAL_S = 0.2  # how often acknowledged offsets are committed: the most a crash replays
 
 
 class DecisionLoop:
@@ -50,6 +51,7 @@ class DecisionLoop:
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.ready = asyncio.Event()
         self._partitions: dict[str, int] = {}
+        self._acked: dict[TopicPartition, OffsetAndMetadata] = {}  # acknowledged, not yet committed
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -63,7 +65,8 @@ class DecisionLoop:
 
     def _producer(self) -> AIOKafkaProducer:
         s = self.settings
-        options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 2,
+        # linger 0: the loop hands over whole batches already, waiting longer only adds latency
+        options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 0,
                                    "max_batch_size": 256 * 1024}
         if self.exactly_once:
             options["transactional_id"] = f"{s.app_id}-decide-{socket.gethostname()}-{os.getpid()}"
@@ -97,6 +100,8 @@ class DecisionLoop:
         finally:
             if committer is not None:
                 committer.cancel()
+                await asyncio.gather(committer, return_exceptions=True)
+                await asyncio.shield(self._drain(consumer, inflight))
             await consumer.stop()
             await producer.stop()
 
@@ -123,13 +128,35 @@ class DecisionLoop:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - messages[-1].offset - 1))
 
     async def _commit_in_order(self, consumer: AIOKafkaConsumer, inflight: asyncio.Queue[Any]) -> None:
+        """Commits acknowledged batches in order, at most every COMMIT_INTERVAL_S (a commit per small batch
+        would cost a round trip each): offsets only move past records the broker has."""
+        last_commit = time.monotonic()
         while True:
-            offsets, pending, count = await inflight.get()
-            await pending  # every record of the batch acknowledged by the broker (raises if one failed)
             try:
-                await consumer.commit(offsets)
-            except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
-                log.warning("commit after a rebalance failed; up to %d records will be decided again", count)
+                offsets, pending, _ = await asyncio.wait_for(inflight.get(), timeout=COMMIT_INTERVAL_S)
+                await pending  # every record of the batch acknowledged by the broker (raises if one failed)
+                self._acked.update(offsets)
+            except asyncio.TimeoutError:  # no batch for a while: commit what is acknowledged
+                pass
+            if self._acked and time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                await self._commit(consumer)
+                last_commit = time.monotonic()
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        offsets, self._acked = dict(self._acked), {}
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
+            log.warning("a commit after a rebalance failed; the new owner decides those records again")
+
+    async def _drain(self, consumer: AIOKafkaConsumer, inflight: asyncio.Queue[Any]) -> None:
+        """On a graceful stop: wait for the batches handed over, then commit them, so a restart replays nothing."""
+        while not inflight.empty():
+            offsets, pending, _ = inflight.get_nowait()
+            await pending
+            self._acked.update(offsets)
+        if self._acked:
+            await self._commit(consumer)
 
     async def _publish(self, producer: AIOKafkaProducer,
                        records: list[Record]) -> tuple[Any, Any, asyncio.Future[Any]]:
