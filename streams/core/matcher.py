@@ -67,7 +67,7 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, guard: bool = True) -> None:
         self.lexicon = lexicon
         self.version = lexicon.version
         keyed: dict[str, list[Entry]] = {}
@@ -100,7 +100,7 @@ class Matcher:
                     index.setdefault(deletion, set()).add(word)
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
         self._corrections_cache: dict[str, Fix | None] = {}
-        self._guard = lexicon.typo_guard
+        self._guard = lexicon.typo_guard if guard else frozenset()
 
     # -- the per-search path -------------------------------------------------------------------------------
 
@@ -254,6 +254,10 @@ class Matcher:
             if OSA.distance(token, candidate, score_cutoff=1) <= 1:
                 near.append(candidate)
         return tuple(near)
+
+    def would_correct(self, word: str) -> bool:
+        """Whether a (folded) word would be read as a typo of a term word: for building the typo guard."""
+        return self._correct(word) is not None
 
     def explain(self, query: str) -> list[dict[str, object]]:
         return [m.public() for m in self.match(query)]
