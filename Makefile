@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lexicon-check evaluate bench kafka-start kafka-stop clean
+.PHONY: install run test test-faults test-unit lexicon-check evaluate bench kafka-start kafka-stop clean
 
 install: $(STAMP)
 
@@ -19,7 +19,10 @@ run: install
 
 test: install
 	$(VENV)/bin/signpost lexicon-check >/dev/null
-	ops/with-kafka $(PY) -m pytest
+	ops/with-kafka $(PY) -m pytest --ignore=tests/faults
+
+test-faults: install
+	ops/with-kafka $(PY) -m pytest tests/faults
 
 test-unit: install
 	$(PY) -m pytest -m "not integration"

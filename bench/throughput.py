@@ -10,6 +10,7 @@ with its own consumer group and writes one record per search to its own topic.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -53,7 +54,9 @@ async def bare_loop(bootstrap: str, source: str, sink: str, group: str, count: i
             "cpu_us_per_event": cpu / forwarded * 1e6, "cpu_share": cpu / elapsed}
 
 
-async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int) -> dict[str, float]:
+async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
+                     others: tuple[Worker, ...] = ()) -> dict[str, float]:
+    """Events a second from the first decision to the last; `others` are more workers in the same group."""
     reader = decisions_reader(bootstrap, topic)
     await reader.start()
     sampler = asyncio.create_task(worker.sample_rss())
@@ -63,7 +66,8 @@ async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int) -> 
         first_ts, last_ts = None, 0
         deadline = time.monotonic() + WORKER_TIMEOUT
         while len(seen) < count:
-            worker.check_alive()
+            for each in (worker, *others):
+                each.check_alive()
             if time.monotonic() > deadline:
                 raise BenchError(f"the worker decided only {len(seen)} of {count} searches in "
                                  f"{WORKER_TIMEOUT:.0f} s:\n{worker.log_tail()}")
@@ -76,9 +80,9 @@ async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int) -> 
                     last_ts = max(last_ts, record.timestamp)
             if batches:
                 if not first:
-                    first, cpu = now, worker.cpu_seconds()
+                    first, cpu = now, sum(w.cpu_seconds() for w in (worker, *others))
                 last = now
-        cpu = worker.cpu_seconds() - cpu
+        cpu = sum(w.cpu_seconds() for w in (worker, *others)) - cpu
         rss_kb = worker.rss_kb() or 0
     finally:
         sampler.cancel()
@@ -109,12 +113,23 @@ async def run(bootstrap: str, count: int = 200_000) -> dict:
             print(f"  bare: {bare['events_per_second']:,.0f} events/s; Signpost worker ...", flush=True)
             worker = Worker(worker_settings, scratch / "worker.log")
             faust = await worker_run(worker, bootstrap, worker_settings.decisions_topic, count)
-            print(f"  worker: {faust['events_per_second']:,.0f} events/s", flush=True)
+            print(f"  worker: {faust['events_per_second']:,.0f} events/s; two workers in one group ...", flush=True)
+            worker.stop()
+            pair_settings = isolated_settings(bootstrap, "pair", scratch / "pair-a",
+                                              events_topic=worker_settings.events_topic)
+            topics += await create_topics(pair_settings)
+            worker = Worker(pair_settings, scratch / "pair-a.log")
+            second = Worker(replace(pair_settings, data_dir=scratch / "pair-b"), scratch / "pair-b.log")
+            try:
+                pair = await worker_run(worker, bootstrap, pair_settings.decisions_topic, count, (second,))
+            finally:
+                second.stop()
+            print(f"  two workers: {pair['events_per_second']:,.0f} events/s", flush=True)
         except asyncio.TimeoutError:
             raise BenchError(f"the bare loop did not forward {count:,} searches in {WORKER_TIMEOUT:.0f} s") from None
         finally:
             if worker:
                 worker.stop()
             await delete_topics(bootstrap, topics)
-    return {"events": count, "bare": bare, "worker": faust,
+    return {"events": count, "bare": bare, "worker": faust, "two_workers": pair,
             "ratio": faust["events_per_second"] / bare["events_per_second"]}

@@ -61,7 +61,9 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     app = faust.App(
         f"{settings.app_id}-counters",
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
-        processing_guarantee=settings.processing_guarantee,
+        # The decision loop applies SIGNPOST_PROCESSING_GUARANTEE itself (its records, counter updates and
+        # offsets in one transaction); Faust's counters agent stays at least once (see docs/decisions.md).
+        processing_guarantee="at_least_once",
         web_port=settings.web_port,
         web_host="0.0.0.0",
         datadir=str(settings.data_dir),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 from typing import Any, Awaitable, Callable
@@ -69,7 +68,9 @@ class DecisionLoop:
         options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 0,
                                    "max_batch_size": 256 * 1024}
         if self.exactly_once:
-            options["transactional_id"] = f"{s.app_id}-decide-{socket.gethostname()}-{os.getpid()}"
+            # Stable per host, so a restarted worker fences its killed predecessor and aborts its open
+            # transaction at once (instead of readers waiting out the transaction timeout).
+            options["transactional_id"] = f"{s.app_id}-decide-{socket.gethostname()}"
         return AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, **options, **self.kafka_options)
 
     async def run(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 
@@ -11,6 +11,8 @@ from streams.core.lexicon import DEFAULT_LEXICON_DIR
 
 GUARANTEES = ("at_least_once", "exactly_once")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,15 @@ class Settings:
     k_anonymity: int = 10
     dp_epsilon: float | None = None
     user_hash_key: str | None = None
+    # Kafka connection security (streams/kafka_security.py turns these into aiokafka's and Faust's options).
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)  # never in a repr, a log or an error
+    ssl_cafile: Path | None = None
+
+    def __post_init__(self) -> None:
+        _check_security(self)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -78,6 +89,11 @@ _ENV = {
     "k_anonymity": "SIGNPOST_K_ANONYMITY",
     "dp_epsilon": "SIGNPOST_DP_EPSILON",
     "user_hash_key": "SIGNPOST_USER_HASH_KEY",
+    "security_protocol": "KAFKA_SECURITY_PROTOCOL",
+    "sasl_mechanism": "KAFKA_SASL_MECHANISM",
+    "sasl_username": "KAFKA_SASL_USERNAME",
+    "sasl_password": "KAFKA_SASL_PASSWORD",
+    "ssl_cafile": "KAFKA_SSL_CAFILE",
 }
 
 _INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
@@ -115,6 +131,20 @@ def _parse(key: str, name: str, raw: str) -> object:
         if raw.upper() not in LOG_LEVELS:
             raise SettingsError(key, f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
         return raw.upper()
+    if name == "security_protocol":
+        if raw.upper() not in SECURITY_PROTOCOLS:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
+        return raw.upper()
+    if name == "sasl_mechanism":
+        if raw.upper() not in SASL_MECHANISMS:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(SASL_MECHANISMS)}")
+        return raw.upper()
+    if name == "sasl_password":
+        return raw  # never echoed: a message about it names the key only
+    if name == "ssl_cafile":
+        if not Path(raw).is_file():
+            raise SettingsError(key, f"{raw!r} is not a readable file (the CA certificates, PEM)")
+        return Path(raw)
     if name in ("lexicon_dir", "data_dir"):
         return Path(raw)
     if name == "bootstrap_servers":
@@ -127,3 +157,32 @@ def _parse(key: str, name: str, raw: str) -> object:
         if not all(c.isalnum() or c in "._-" for c in raw) or len(raw) > 249:
             raise SettingsError(key, f"{raw!r} is not a valid Kafka topic/group name")
     return raw
+
+
+def _check_security(s: Settings) -> None:
+    """The Kafka security settings together: a message names the key to set or unset, never a password."""
+    protocol = s.security_protocol
+    if protocol not in SECURITY_PROTOCOLS:
+        raise SettingsError(_ENV["security_protocol"],
+                            f"{protocol!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
+    if protocol.startswith("SASL_"):
+        if s.sasl_mechanism is None:
+            raise SettingsError(_ENV["sasl_mechanism"],
+                                f"is required with KAFKA_SECURITY_PROTOCOL={protocol} "
+                                f"(one of {', '.join(SASL_MECHANISMS)})")
+        if s.sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(_ENV["sasl_mechanism"],
+                                f"{s.sasl_mechanism!r} is not one of {', '.join(SASL_MECHANISMS)}")
+        if not s.sasl_username:
+            raise SettingsError(_ENV["sasl_username"], f"is required with KAFKA_SECURITY_PROTOCOL={protocol}")
+        if not s.sasl_password:
+            raise SettingsError(_ENV["sasl_password"], f"is required with KAFKA_SECURITY_PROTOCOL={protocol}")
+    else:
+        for name in ("sasl_mechanism", "sasl_username", "sasl_password"):
+            if getattr(s, name) is not None:
+                raise SettingsError(_ENV["security_protocol"],
+                                    f"is {protocol}, which uses no SASL, but {_ENV[name]} is set: "
+                                    "use SASL_PLAINTEXT or SASL_SSL, or unset it")
+    if s.ssl_cafile is not None and protocol not in ("SSL", "SASL_SSL"):
+        raise SettingsError(_ENV["ssl_cafile"],
+                            f"is set, but KAFKA_SECURITY_PROTOCOL={protocol} uses no TLS (SSL or SASL_SSL)")

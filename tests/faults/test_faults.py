@@ -1,0 +1,145 @@
+"""Faults on the real broker: every valid search gets a decision, whatever happens to the worker or the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from streams.settings import Settings
+from tests.faults.conftest import Outcome
+from tests.integration.conftest import read_all, read_until
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVKAFKA = str(ROOT / "ops/kafka/devkafka")
+TOTAL = 4000
+
+
+def search(i: int) -> tuple[bytes, bytes]:
+    query = "i want to die" if i % 9 == 0 else ("how to deal with anxiety" if i % 9 == 1 else "weather tomorrow")
+    return f"f-{i}".encode(), orjson.dumps({"search_id": f"f-{i}", "query": query, "user_id": f"u{i % 40}"})
+
+
+async def send_range(producer, topic: str, start: int, stop: int, pace: float = 0.0) -> None:  # noqa: ANN001
+    for i in range(start, stop):
+        key, value = search(i)
+        await producer.send(topic, value, key=key)
+        if pace and i % 100 == 99:
+            await asyncio.sleep(pace)  # pacing: the stream spans the fault
+    await producer.flush()
+
+
+async def first_decision_after(bootstrap: str, topic: str, moment: float, seen: int) -> float:
+    """Seconds from `moment` until the decisions topic grows past `seen` records."""
+    await read_until(bootstrap, topic, seen + 1, timeout=180)
+    return time.monotonic() - moment
+
+
+async def settle(bootstrap: str, topic: str, isolation: str = "read_uncommitted") -> Counter[bytes]:
+    """Every search's decision count, once all TOTAL searches are there."""
+    deadline = time.monotonic() + 180
+    while True:
+        records = await read_all_isolated(bootstrap, topic, isolation)
+        per_search = Counter(r.key for r in records)
+        if len(per_search) >= TOTAL or time.monotonic() > deadline:
+            return per_search
+        await read_until(bootstrap, topic, len(records) + 1, timeout=60)
+
+
+async def read_all_isolated(bootstrap: str, topic: str, isolation: str) -> list:
+    if isolation == "read_uncommitted":
+        return await read_all(bootstrap, topic)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None, isolation_level=isolation)
+    await consumer.start()
+    got: list = []
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)  # assignment arrives with metadata
+        partitions = list(consumer.assignment())
+        end = await consumer.end_offsets(partitions)  # the last stable offset under read_committed
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                got.extend(records)
+    finally:
+        await consumer.stop()
+    return got
+
+
+def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: int = 0) -> Outcome:
+    expected = {search(i)[0] for i in range(TOTAL)}
+    missing = expected - set(per_search)
+    assert not missing, f"{name}: {len(missing)} searches never got a decision, e.g. {sorted(missing)[:5]}"
+    return Outcome(name, TOTAL, sum(per_search.values()), dead, sum(n - 1 for n in per_search.values()), recover)
+
+
+async def test_sigkill_mid_stream_then_restart(topics: Settings, worker_factory, producer, report) -> None:
+    s = topics
+    worker = worker_factory(s)
+    sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=0.02))
+    await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 4)
+    worker.stop(signal.SIGKILL)
+    seen = len(await read_all(s.bootstrap_servers, s.decisions_topic))
+    restarted = time.monotonic()
+    worker_factory(s)
+    recover = await first_decision_after(s.bootstrap_servers, s.decisions_topic, restarted, seen)
+    await sending
+    report.append(outcome("SIGKILL mid-stream, restart", await settle(s.bootstrap_servers, s.decisions_topic), recover))
+
+
+async def test_two_workers_one_killed_the_other_takes_over(topics: Settings, worker_factory, producer,
+                                                          tmp_path: Path, report) -> None:
+    s = topics
+    first = worker_factory(s)
+    worker_factory(replace(s, data_dir=tmp_path / "second"))
+    sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=0.02))
+    await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 4)
+    seen = len(await read_all(s.bootstrap_servers, s.decisions_topic))
+    killed = time.monotonic()
+    first.stop(signal.SIGKILL)
+    recover = await first_decision_after(s.bootstrap_servers, s.decisions_topic, killed, seen)
+    await sending
+    report.append(outcome("two workers, one SIGKILLed", await settle(s.bootstrap_servers, s.decisions_topic), recover))
+
+
+async def test_exactly_once_after_sigkill_read_committed_sees_one_decision_per_search(
+        topics: Settings, worker_factory, producer, report) -> None:
+    s = replace(topics, processing_guarantee="exactly_once")
+    worker = worker_factory(s)
+    sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=0.02))
+    await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 4)
+    worker.stop(signal.SIGKILL)
+    seen = len(await read_all(s.bootstrap_servers, s.decisions_topic))
+    restarted = time.monotonic()
+    worker_factory(s)
+    recover = await first_decision_after(s.bootstrap_servers, s.decisions_topic, restarted, seen)
+    await sending
+    per_search = await settle(s.bootstrap_servers, s.decisions_topic, "read_committed")
+    result = outcome("exactly_once, SIGKILL, read_committed", per_search, recover)
+    report.append(result)
+    assert result.duplicates == 0
+
+
+@pytest.mark.skipif(not os.environ.get("DEVKAFKA_CONTROL"), reason="needs ops/with-kafka's own local broker")
+async def test_broker_stopped_and_started_mid_stream(topics: Settings, worker_factory, producer, report) -> None:
+    s = topics
+    worker_factory(s)
+    await send_range(producer, s.events_topic, 0, TOTAL // 2)
+    await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 2)
+    seen = len(await read_all(s.bootstrap_servers, s.decisions_topic))
+    subprocess.run([DEVKAFKA, "stop"], check=True, timeout=120)
+    subprocess.run([DEVKAFKA, "start"], check=True, timeout=180)
+    started = time.monotonic()
+    sending = asyncio.create_task(send_range(producer, s.events_topic, TOTAL // 2, TOTAL))
+    recover = await first_decision_after(s.bootstrap_servers, s.decisions_topic, started, seen)
+    await sending
+    report.append(outcome("broker stopped and started", await settle(s.bootstrap_servers, s.decisions_topic), recover))
