@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 import faust
 import orjson
@@ -22,6 +22,7 @@ from streams.counters import CLOSED, Counting, partition_for, user_hash_key
 from streams.metrics import Metrics
 from streams.decision_loop import DecisionLoop, supervise
 from streams.kafka_admin import ensure_topics
+from streams.kafka_security import aiokafka_options, faust_credentials
 from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
 
@@ -53,14 +54,28 @@ class Signpost:
         return self._decider
 
 
+class SignpostApp(faust.App):
+    """A Faust app that starts the decision loop with the worker itself, not after table recovery: Faust
+    starts `@app.task`s only once its tables have recovered, and a counters table that is slow (or stuck)
+    to recover must never hold up a search."""
+
+    decision_loop: Callable[[], Awaitable[None]] | None = None
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        if self.decision_loop is not None:
+            self.add_future(self.decision_loop())
+
+
 def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     signpost = Signpost(settings, lexicon)
     metrics = signpost.metrics
     # The decision path has its own consumer group (SIGNPOST_APP_ID, see decision_loop.py); Faust's own group
     # and internal topics, for the counters, are named after it.
-    app = faust.App(
+    app = SignpostApp(
         f"{settings.app_id}-counters",
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         # The decision loop applies SIGNPOST_PROCESSING_GUARANTEE itself (its records, counter updates and
         # offsets in one transaction); Faust's counters agent stays at least once (see docs/decisions.md).
         processing_guarantee="at_least_once",
@@ -74,6 +89,8 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         producer_linger_ms=5,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,  # a killed worker's partitions move after 10 s, not Faust's default 60
+        broker_heartbeat_interval=3.0,
         table_standby_replicas=0,  # one owner per counter cell: a standby must not publish it too
         loghandlers=[],
     )
@@ -86,18 +103,20 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
                         internal=True)
     cells = app.Table("counter-cells", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
-    @app.task
     async def decide_searches() -> None:
         """The decision path (streams/decision_loop.py), started with the worker."""
         await ensure_topics(settings)
         pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
-        loop = DecisionLoop(settings, pipeline, counting, metrics, updates_topic(settings))
+        loop = DecisionLoop(settings, pipeline, counting, metrics, updates_topic(settings),
+                            kafka_options=aiokafka_options(settings))
 
         async def fatal(exc: BaseException) -> None:
             log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)
             await app.crash(exc)
 
         await supervise(loop, fatal)
+
+    app.decision_loop = decide_searches
 
     @app.agent(updates, name="count-cells")
     async def count_cells(stream: faust.StreamT[bytes]) -> None:

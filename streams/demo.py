@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.kafka_security import aiokafka_options
 from streams.settings import Settings
 
 ORDINARY = [
@@ -60,13 +61,14 @@ def searches(count: int, seed: int) -> Iterator[tuple[bytes, bytes, str | None]]
 
 
 async def run_demo(settings: Settings, *, count: int, rate: float, seed: int) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                **aiokafka_options(settings))
     await consumer.start()
     partitions = [TopicPartition(settings.decisions_topic, p)
                   for p in (consumer.partitions_for_topic(settings.decisions_topic) or range(settings.partitions))]
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5, **aiokafka_options(settings))
     await producer.start()
     sent: dict[str, tuple[str, float]] = {}
     tiers: Counter[str] = Counter()

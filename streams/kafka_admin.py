@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.kafka_security import aiokafka_options
 from streams.settings import Settings
 
 
 async def ensure_topics(settings: Settings, replication: int = 1) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **aiokafka_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -46,6 +46,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     write = terminalreporter.write_line
     write("")
+    write("time to recover: from the fault (or the broker answering again) until every search has its decision")
     write("| scenario | records in | decisions | dead letters | duplicates | time to recover |")
     write("|---|---:|---:|---:|---:|---:|")
     for r in RESULTS:

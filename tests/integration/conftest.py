@@ -50,9 +50,8 @@ def isolated_settings(bootstrap: str, tmp_path: Path) -> Settings:
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **settings.as_env(), **extra}
-    env.setdefault("SIGNPOST_WEB_PORT", str(_free_port()))
-    return env
+    """The worker's environment: these settings, a free web port of its own unless `extra` names one."""
+    return {**os.environ, **settings.as_env(), "SIGNPOST_WEB_PORT": str(_free_port()), **extra}
 
 
 def _free_port() -> int:
