@@ -66,6 +66,10 @@ class SignpostApp(faust.App):
         if self.decision_loop is not None:
             self.add_future(self.decision_loop())
 
+    async def on_started(self) -> None:
+        await super().on_started()
+        self.signpost.metrics.ready.set(1)  # type: ignore[attr-defined]
+
 
 def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     signpost = Signpost(settings, lexicon)

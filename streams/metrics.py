@@ -47,6 +47,8 @@ class Metrics:
                                        registry=r)
         self.cells_suppressed = Counter("signpost_counter_cells_suppressed",
                                         "Counter cells withheld: fewer than k distinct users", registry=r)
+        self.ready = Gauge("signpost_worker_ready",
+                           "1 once the whole worker is started (the counters' table recovered)", registry=r)
         self.late_events = Counter("signpost_counter_late_events",
                                    "Events too late for their counter window (counted, not dropped silently)",
                                    registry=r)
