@@ -180,6 +180,22 @@ def updates_topic(settings: Settings) -> str:
     return f"{settings.app_id}-counter-updates"
 
 
+def report_failed_start(settings: Settings) -> None:
+    """Serves /metrics with signpost_lexicon_load_failures_total = 1 for SIGNPOST_FAILED_START_LINGER_S
+    seconds before the worker exits, so Prometheus sees why it is down (alert SignpostLexiconLoadFailed)."""
+    if settings.failed_start_linger_s <= 0:
+        return
+    from prometheus_client import start_http_server
+
+    metrics = Metrics()
+    metrics.lexicon_failures.inc()
+    try:
+        start_http_server(settings.web_port, registry=metrics.registry)
+    except OSError:
+        return
+    time.sleep(settings.failed_start_linger_s)  # a deliberate linger for the scrape, then exit
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     try:
@@ -193,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             lexicon = load_lexicon(settings.lexicon_dir)
         except LexiconError as exc:
             print(f"signpost: the lexicon is broken, refusing to start: {exc}", file=sys.stderr)
+            report_failed_start(settings)
             raise SystemExit(2) from None
         logging.getLogger("streams").setLevel(settings.log_level)
     app = create_app(settings, lexicon)

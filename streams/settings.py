@@ -42,6 +42,7 @@ class Settings:
     k_anonymity: int = 10
     dp_epsilon: float | None = None
     user_hash_key: str | None = None
+    failed_start_linger_s: int = 15
     # Kafka connection security (streams/kafka_security.py turns these into aiokafka's and Faust's options).
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -89,6 +90,7 @@ _ENV = {
     "k_anonymity": "SIGNPOST_K_ANONYMITY",
     "dp_epsilon": "SIGNPOST_DP_EPSILON",
     "user_hash_key": "SIGNPOST_USER_HASH_KEY",
+    "failed_start_linger_s": "SIGNPOST_FAILED_START_LINGER_S",
     "security_protocol": "KAFKA_SECURITY_PROTOCOL",
     "sasl_mechanism": "KAFKA_SASL_MECHANISM",
     "sasl_username": "KAFKA_SASL_USERNAME",
@@ -97,7 +99,8 @@ _ENV = {
 }
 
 _INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
-         "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000)}
+         "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000),
+         "failed_start_linger_s": (0, 600)}
 _TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "app_id"}
 
 

@@ -97,6 +97,9 @@ async def test_a_broken_lexicon_stops_the_worker_naming_file_and_entry(
         isolated_settings: Settings, tmp_path: Path) -> None:
     import shutil
     import subprocess
+    import urllib.request
+
+    from tests.integration.test_prometheus_dashboard import until
 
     from tests.integration.conftest import ROOT, SIGNPOST, env_for
 
@@ -106,7 +109,18 @@ async def test_a_broken_lexicon_stops_the_worker_naming_file_and_entry(
     data = json.loads(path.read_text())
     data["tier"] = "urgent"
     path.write_text(json.dumps(data))
-    env = env_for(isolated_settings, SIGNPOST_LEXICON_DIR=str(broken))
-    result = subprocess.run([SIGNPOST, "worker"], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "suicide.json" in result.stderr and "tier" in result.stderr
+    env = env_for(isolated_settings, SIGNPOST_LEXICON_DIR=str(broken), SIGNPOST_FAILED_START_LINGER_S="20")
+    worker = subprocess.Popen([SIGNPOST, "worker"], env=env, stderr=subprocess.PIPE, text=True)
+    port = env["SIGNPOST_WEB_PORT"]
+
+    def failures() -> float | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("signpost_lexicon_load_failures_total "):
+                    return float(line.split()[1])
+        return None
+
+    assert await until(failures, "the failed start to be reported on /metrics", timeout=30) == 1.0
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 2
+    assert "suicide.json" in stderr and "tier" in stderr
