@@ -14,7 +14,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from streams.settings import Settings
 from tests.faults.conftest import Outcome
@@ -62,31 +61,11 @@ async def settle(bootstrap: str, topic: str, isolation: str = "read_uncommitted"
     """Every search's decision count, once all TOTAL searches are there."""
     deadline = time.monotonic() + 180
     while True:
-        records = await read_all_isolated(bootstrap, topic, isolation)
+        records = await read_all(bootstrap, topic, isolation)
         per_search = Counter(r.key for r in records)
         if len(per_search) >= TOTAL or time.monotonic() > deadline:
             return per_search
         await read_until(bootstrap, topic, len(records) + 1, timeout=60)
-
-
-async def read_all_isolated(bootstrap: str, topic: str, isolation: str) -> list:
-    if isolation == "read_uncommitted":
-        return await read_all(bootstrap, topic)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None, isolation_level=isolation)
-    await consumer.start()
-    got: list = []
-    try:
-        while not consumer.assignment():
-            await asyncio.sleep(0.05)  # assignment arrives with metadata
-        partitions = list(consumer.assignment())
-        end = await consumer.end_offsets(partitions)  # the last stable offset under read_committed
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                got.extend(records)
-    finally:
-        await consumer.stop()
-    return got
 
 
 def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: int = 0) -> Outcome:
@@ -96,8 +75,9 @@ def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: 
     return Outcome(name, TOTAL, sum(per_search.values()), dead, sum(n - 1 for n in per_search.values()), recover)
 
 
-async def test_sigkill_mid_stream_then_restart(topics: Settings, worker_factory, producer, report) -> None:
-    s = topics
+async def kill_and_restart(s: Settings, worker_factory, producer, isolation: str) -> tuple[Counter[bytes], float]:  # noqa: ANN001
+    """A worker SIGKILLed a quarter into the stream and a new one started: decisions per search, and the
+    seconds from the kill until every search had its decision."""
     worker = worker_factory(s)
     sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=PACE))
     await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 4)
@@ -105,8 +85,13 @@ async def test_sigkill_mid_stream_then_restart(topics: Settings, worker_factory,
     fault = time.monotonic()
     worker_factory(s)
     await sending
-    per_search = await settle(s.bootstrap_servers, s.decisions_topic)
-    report.append(outcome("SIGKILL mid-stream, restart", per_search, time.monotonic() - fault))
+    per_search = await settle(s.bootstrap_servers, s.decisions_topic, isolation)
+    return per_search, time.monotonic() - fault
+
+
+async def test_sigkill_mid_stream_then_restart(topics: Settings, worker_factory, producer, report) -> None:
+    per_search, seconds = await kill_and_restart(topics, worker_factory, producer, "read_uncommitted")
+    report.append(outcome("SIGKILL mid-stream, restart", per_search, seconds))
 
 
 async def test_two_workers_one_killed_the_other_takes_over(topics: Settings, worker_factory, producer,
@@ -126,15 +111,8 @@ async def test_two_workers_one_killed_the_other_takes_over(topics: Settings, wor
 async def test_exactly_once_after_sigkill_read_committed_sees_one_decision_per_search(
         topics: Settings, worker_factory, producer, report) -> None:
     s = replace(topics, processing_guarantee="exactly_once")
-    worker = worker_factory(s)
-    sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=PACE))
-    await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 4)
-    worker.stop(signal.SIGKILL)
-    fault = time.monotonic()
-    worker_factory(s)
-    await sending
-    per_search = await settle(s.bootstrap_servers, s.decisions_topic, "read_committed")
-    result = outcome("exactly_once, SIGKILL, read_committed", per_search, time.monotonic() - fault)
+    per_search, seconds = await kill_and_restart(s, worker_factory, producer, "read_committed")
+    result = outcome("exactly_once, SIGKILL, read_committed", per_search, seconds)
     report.append(result)
     assert result.duplicates == 0
 

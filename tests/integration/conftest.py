@@ -127,10 +127,10 @@ async def read_until(bootstrap: str, topic: str, want: int, timeout: float = 90.
     return got
 
 
-async def read_all(bootstrap: str, topic: str) -> list:
-    """Everything on `topic` now, up to its end offsets."""
+async def read_all(bootstrap: str, topic: str, isolation: str = "read_uncommitted") -> list:
+    """Everything on `topic` now, up to its end offsets (the last stable offset under read_committed)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                enable_auto_commit=False, group_id=None, isolation_level=isolation)
     await consumer.start()
     got: list = []
     try:
