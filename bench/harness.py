@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Iterable
@@ -122,6 +123,17 @@ class Worker:
         except OSError:
             return None
         return None
+
+    def decided(self) -> float:
+        """The worker's signpost_events_total, from its /metrics (0 until it answers)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as response:
+                for line in response.read().decode().splitlines():
+                    if line.startswith("signpost_events_total "):
+                        return float(line.split()[1])
+        except OSError:
+            pass
+        return 0.0
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the worker so far (all its threads)."""

@@ -56,13 +56,15 @@ async def bare_loop(bootstrap: str, source: str, sink: str, group: str, count: i
 
 async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
                      others: tuple[Worker, ...] = ()) -> dict[str, float]:
-    """Events a second from the first decision to the last; `others` are more workers in the same group."""
+    """Events a second from the first decision to the last; `others` are more workers in the same group, and
+    then the count starts only once every worker is deciding (after the group's rebalance)."""
     reader = decisions_reader(bootstrap, topic)
     await reader.start()
     sampler = asyncio.create_task(worker.sample_rss())
     try:
         seen: set[bytes] = set()
         first = last = cpu = 0.0
+        counted_from = 0  # decisions seen when the measured stretch began
         first_ts, last_ts = None, 0
         deadline = time.monotonic() + WORKER_TIMEOUT
         while len(seen) < count:
@@ -79,8 +81,9 @@ async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
                     first_ts = record.timestamp if first_ts is None else min(first_ts, record.timestamp)
                     last_ts = max(last_ts, record.timestamp)
             if batches:
-                if not first:
+                if not first and all(w.decided() > 0 for w in others):
                     first, cpu = now, sum(w.cpu_seconds() for w in (worker, *others))
+                    counted_from = len(seen)
                 last = now
         cpu = sum(w.cpu_seconds() for w in (worker, *others)) - cpu
         rss_kb = worker.rss_kb() or 0
@@ -88,9 +91,9 @@ async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
         sampler.cancel()
         await reader.stop()
     elapsed, elapsed_ts = last - first, (last_ts - first_ts) / 1000
-    return {"events": len(seen), "seconds": elapsed, "events_per_second": count / elapsed,
+    return {"events": len(seen), "seconds": elapsed, "events_per_second": (count - counted_from) / elapsed,
             "events_per_second_by_record_ts": count / elapsed_ts if elapsed_ts else 0.0,
-            "cpu_us_per_event": cpu / count * 1e6, "cpu_share": cpu / elapsed,
+            "cpu_us_per_event": cpu / (count - counted_from) * 1e6, "cpu_share": cpu / elapsed,
             "rss_peak_mb": worker.rss_peak_kb * 1024 / 1e6, "rss_end_mb": rss_kb * 1024 / 1e6,
             "rss_samples": worker.rss_samples}
 
