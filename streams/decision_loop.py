@@ -48,7 +48,6 @@ class DecisionLoop:
         self.updates_topic = updates_topic
         self.kafka_options = kafka_options or {}
         self.exactly_once = settings.processing_guarantee == "exactly_once"
-        self.ready = asyncio.Event()
         self._partitions: dict[str, int] = {}
         self._acked: dict[TopicPartition, OffsetAndMetadata] = {}  # acknowledged, not yet committed
 
@@ -85,7 +84,6 @@ class DecisionLoop:
         # key in Python, and keeps a search's decision beside it for anyone joining the two.
         self._partitions = {t: len(await producer.partitions_for(t))
                             for t in (self.settings.decisions_topic, self.settings.dlq_topic, self.updates_topic)}
-        self.ready.set()
         # at-least-once: batches are pipelined; a committer commits each batch's offsets, in order, once all of
         # its records are acknowledged, while the next batches are already being decided.
         inflight: asyncio.Queue[tuple[dict[TopicPartition, OffsetAndMetadata], asyncio.Future[Any], int]] = \

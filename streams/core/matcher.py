@@ -259,8 +259,6 @@ class Matcher:
         """Whether a (folded) word would be read as a typo of a term word: for building the typo guard."""
         return self._correct(word) is not None
 
-    def explain(self, query: str) -> list[dict[str, object]]:
-        return [m.public() for m in self.match(query)]
 
 
 def _entries(cond: Condition) -> Iterable[tuple[str, Entry]]:

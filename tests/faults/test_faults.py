@@ -17,8 +17,7 @@ import pytest
 
 from streams.settings import Settings
 from tests.faults.conftest import Outcome
-from tests.integration.conftest import read_all, read_until
-from tests.integration.test_prometheus_dashboard import until
+from tests.integration.conftest import read_all, read_until, until
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVKAFKA = str(ROOT / "ops/kafka/devkafka")

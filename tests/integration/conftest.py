@@ -145,3 +145,18 @@ async def read_all(bootstrap: str, topic: str, isolation: str = "read_uncommitte
     finally:
         await consumer.stop()
     return got
+
+
+async def until(check, what: str, timeout: float = 60.0):  # noqa: ANN001
+    """Polls `check()` (an HTTP API or /metrics) until it returns something truthy, with a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except OSError:  # the server is not listening yet
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.5)  # polling Prometheus's API for a condition, with a deadline

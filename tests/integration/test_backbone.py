@@ -99,7 +99,7 @@ async def test_a_broken_lexicon_stops_the_worker_naming_file_and_entry(
     import subprocess
     import urllib.request
 
-    from tests.integration.test_prometheus_dashboard import until
+    from tests.integration.conftest import until
 
     from tests.integration.conftest import ROOT, SIGNPOST, env_for
 

@@ -15,8 +15,7 @@ import orjson
 import pytest
 
 from streams.settings import Settings
-from tests.integration.conftest import _free_port, read_all, read_until
-from tests.integration.test_prometheus_dashboard import until
+from tests.integration.conftest import _free_port, read_all, read_until, until
 
 WINDOW_S = 20
 HASH_KEY = "test-user-hash-key-0123456789"

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from streams.settings import Settings
-from tests.integration.conftest import ROOT, _free_port, read_until
+from tests.integration.conftest import ROOT, _free_port, read_until, until
 
 pytestmark = pytest.mark.prometheus
 
@@ -31,20 +31,6 @@ def query(port: int, expr: str) -> list:
 def dashboard_exprs() -> list[tuple[str, str]]:
     dashboard = json.loads((ROOT / "ops/grafana/dashboards/signpost.json").read_text())
     return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel.get("targets", [])]
-
-
-async def until(check, what: str, timeout: float = 60.0):  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-        except OSError:  # the server is not listening yet
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)  # polling Prometheus's API for a condition, with a deadline
 
 
 async def test_every_dashboard_panel_query_returns_data_from_a_live_worker(
