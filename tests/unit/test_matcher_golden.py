@@ -48,6 +48,7 @@ GOLDEN = [
     ("ed sheeran", "en-US", None, None, None, "a name code without context"),
     ("addition worksheets", "en-US", None, None, None, "one edit from addiction, but an ordinary word"),
     ("suicide squad i want to die", "en-US", "crisis", "suicide", None, "an exclusion cancels only its own span"),
+    ("crisis hotline", "es-MX", "crisis", "suicide", "exact", "looking for a crisis line: the country's line first"),
 ]
 
 
