@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -107,10 +107,11 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.stop()
 
 
-async def read_until(bootstrap: str, topic: str, want: int, timeout: float = 90.0) -> list:
-    """Read `topic` from the start until `want` records arrived (or fail after `timeout` s)."""
+async def read_until(bootstrap: str, topic: str, want: int, timeout: float = 90.0, **options: Any) -> list:
+    """Read `topic` from the start until `want` records arrived (or fail after `timeout` s); `options` go to
+    the consumer (security settings, for instance)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
     got: list = []
     deadline = time.monotonic() + timeout

@@ -12,7 +12,6 @@ from dataclasses import replace
 from hashlib import sha256
 
 import orjson
-import pytest
 
 from streams.settings import Settings
 from tests.integration.conftest import _free_port, read_all, read_until, until

@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaConnectionError
 from streams.kafka_admin import ensure_topics
 from streams.kafka_security import SASL_REDACTED, aiokafka_options, faust_credentials
 from streams.settings import Settings, SettingsError
-from tests.integration.conftest import ROOT, SIGNPOST, Worker
+from tests.integration.conftest import ROOT, SIGNPOST, Worker, read_until
 
 DEVKAFKA = str(ROOT / "ops" / "kafka" / "devkafka")
 USER, PASSWORD = "signpost", "signpost-secret"  # devkafka's development user
@@ -101,23 +101,7 @@ async def started() -> AsyncIterator[list[Any]]:
 
 async def read_secure(settings: Settings, topic: str, want: int, timeout: float = 90.0) -> list:
     """Read `topic` from the start through the settings' secure connection until `want` records arrived."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
-                                **aiokafka_options(settings))
-    await consumer.start()
-    got: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(got) < want:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"only {len(got)} of {want} records arrived on {topic} "
-                                     f"in {timeout:.0f} s")
-            for records in (await consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))).values():
-                got.extend(records)
-    finally:
-        await consumer.stop()
-    return got
+    return await read_until(settings.bootstrap_servers, topic, want, timeout, **aiokafka_options(settings))
 
 
 # --- against the SASL listener ------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 
 import jsonschema
 import orjson
-import pytest
 
 from streams.core.decide import Decider
 from streams.pipeline import Pipeline, Record
