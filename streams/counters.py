@@ -84,6 +84,17 @@ class CellBatch:
     sketches: dict[bytes, HyperLogLog] = field(default_factory=dict)
     late: int = 0
 
+    def absorb(self, other: "CellBatch") -> None:
+        """Adds another batch's partial cells to these."""
+        self.searches.update(other.searches)
+        for key, sketch in other.sketches.items():
+            mine = self.sketches.get(key)
+            if mine is None:
+                self.sketches[key] = sketch
+            else:
+                mine.merge(sketch)
+        self.late += other.late
+
 
 class Counting:
     def __init__(self, window_s: int, grace_s: int, k: int, hash_key: bytes, partitions: int,

@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.counters import Counting
+from streams.counters import CellBatch, Counting
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from streams.settings import Settings
@@ -36,6 +36,9 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 MAX_INFLIGHT_BATCHES = 8  # decided but not yet acknowledged: bounds memory and the replay after a crash
 COMMIT_INTERVAL_S = 0.2  # how often acknowledged offsets are committed: the most a crash replays
+# at-least-once: partial counter cells are merged across batches for this long, then sent as one update a cell
+# (a small batch would otherwise send about one update a search); the batches' offsets wait for that send.
+COUNTER_FLUSH_S = 0.25
 
 
 class DecisionLoop:
@@ -50,6 +53,9 @@ class DecisionLoop:
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self._partitions: dict[str, int] = {}
         self._acked: dict[TopicPartition, OffsetAndMetadata] = {}  # acknowledged, not yet committed
+        self._held = CellBatch()  # partial cells of the batches since the last counter flush
+        self._held_offsets: dict[TopicPartition, OffsetAndMetadata] = {}  # their offsets
+        self._flush_at: float | None = None  # when the held cells are due
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -89,10 +95,12 @@ class DecisionLoop:
         inflight: asyncio.Queue[tuple[dict[TopicPartition, OffsetAndMetadata], asyncio.Future[Any], int]] = \
             asyncio.Queue(maxsize=MAX_INFLIGHT_BATCHES)
         committer = None if self.exactly_once else asyncio.create_task(self._commit_in_order(consumer, inflight))
+        self._held, self._held_offsets, self._flush_at = CellBatch(), {}, None  # a restart replays them
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_size)
-                if batches:
+                wait_s = 1.0 if self._flush_at is None else max(0.0, self._flush_at - time.monotonic())
+                batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
+                if batches or self._flush_at is not None and time.monotonic() >= self._flush_at:
                     await self._batch(consumer, producer, batches, inflight)
                 if committer is not None and committer.done():
                     committer.result()  # raises what stopped it
@@ -100,7 +108,7 @@ class DecisionLoop:
             if committer is not None:
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)
-                await asyncio.shield(self._drain(consumer, inflight))
+                await asyncio.shield(self._drain(consumer, producer, inflight))
             await consumer.stop()
             await producer.stop()
 
@@ -117,7 +125,8 @@ class DecisionLoop:
                 await pending
                 await producer.send_offsets_to_transaction(offsets, self.settings.app_id)
         else:
-            outcome, partial, pending = await self._publish(producer, records)
+            outcome, partial, pending = await self._publish(producer, records, offsets)
+            # the offsets go with the batch that sends their counter cells: committed once all of it is acked
             await inflight.put((offsets, pending, len(records)))
         self.metrics.observe_batch(outcome)
         self.metrics.late_events.inc(partial.late)
@@ -148,23 +157,50 @@ class DecisionLoop:
         except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
             log.warning("a commit after a rebalance failed; the new owner decides those records again")
 
-    async def _drain(self, consumer: AIOKafkaConsumer, inflight: asyncio.Queue[Any]) -> None:
-        """On a graceful stop: wait for the batches handed over, then commit them, so a restart replays nothing."""
+    async def _drain(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
+                     inflight: asyncio.Queue[Any]) -> None:
+        """On a graceful stop: wait for the batches handed over, send the held counter cells, then commit it
+        all, so a restart replays nothing."""
         while not inflight.empty():
             offsets, pending, _ = inflight.get_nowait()
+            await pending
+            self._acked.update(offsets)
+        if self._flush_at is not None:
+            self._flush_at = time.monotonic()
+            offsets = {}
+            _, _, pending = await self._publish(producer, [], offsets)  # fills in the held offsets
             await pending
             self._acked.update(offsets)
         if self._acked:
             await self._commit(consumer)
 
-    async def _publish(self, producer: AIOKafkaProducer,
-                       records: list[Record]) -> tuple[Any, Any, asyncio.Future[Any]]:
+    async def _publish(self, producer: AIOKafkaProducer, records: list[Record],
+                       offsets: dict[TopicPartition, OffsetAndMetadata] | None = None,
+                       ) -> tuple[Any, CellBatch, asyncio.Future[Any]]:
         """Decides the records and hands the output to the producer as whole batches, one per topic-partition:
-        one future a batch instead of one a record. The returned future is done when the broker has them all."""
+        one future a batch instead of one a record. The returned future is done when the broker has them all.
+
+        With `offsets` (at-least-once), the batch's partial cells and offsets are held until COUNTER_FLUSH_S
+        has passed; then the held cells go out with this batch and `offsets` is replaced, in place, by all the
+        held offsets. Otherwise `offsets` is emptied: this batch's offsets wait for a later flush."""
         builders = _Builders(producer, self._partitions)
         outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
-        for key, value, partition in self.counting.updates(partial):
+        send = partial
+        if offsets is not None:
+            self._held.absorb(partial)
+            self._held_offsets.update(offsets)
+            offsets.clear()
+            now = time.monotonic()
+            if self._flush_at is None:
+                self._flush_at = now + COUNTER_FLUSH_S
+            if now < self._flush_at:
+                send = CellBatch()
+            else:
+                send, self._held, self._flush_at = self._held, CellBatch(), None
+                offsets.update(self._held_offsets)
+                self._held_offsets = {}
+        for key, value, partition in self.counting.updates(send):
             builders.emit(self.updates_topic, key, value, None, partition)
         return outcome, partial, asyncio.gather(*[await f for f in builders.submit()])
 

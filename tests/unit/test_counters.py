@@ -71,3 +71,14 @@ def test_noise_changes_published_numbers_but_keeps_them_near() -> None:
     anxiety = next(k for k in cells if parse_key(k)[1] == "anxiety")
     draws = [c.publishable(anxiety, cells[anxiety], "v1")["users"] for _ in range(50)]  # type: ignore[index]
     assert len(set(draws)) > 1 and all(150 < d < 250 for d in draws)
+
+
+def test_batches_held_together_update_each_cell_once_with_the_same_numbers() -> None:
+    c = counting()
+    pairs = [pair(f"user-{i % 12}", 5_000 + i) for i in range(30)]
+    held = c.fold(pairs[:10], 6_000)
+    for start in (10, 20):
+        held.absorb(c.fold(pairs[start:start + 10], 6_000))
+    updates = c.updates(held)
+    assert len(updates) == len({key for key, _, _ in updates}) == 2  # anxiety and all searches, once each
+    assert merged(c, pairs, 6_000) == {key: value for key, value, _ in updates}
