@@ -15,6 +15,8 @@ import platform
 import sys
 from pathlib import Path
 
+import uvloop
+
 from bench import engine, latency, throughput
 from bench.harness import BenchError
 
@@ -74,6 +76,8 @@ def main() -> int:
     seconds = float(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
     rate = int(os.environ.get("BENCH_LATENCY_RATE", "2000"))
     results: dict = {"machine": machine()}
+    # The bare loop and the harness run on uvloop as the worker does: the comparison is loop against loop.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     try:
         print("engine ...", flush=True)
         results["engine"] = engine.run()

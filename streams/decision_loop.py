@@ -30,7 +30,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from streams.counters import CellBatch, Counting
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, Record
+from streams.pipeline import Pipeline
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,10 +114,7 @@ class DecisionLoop:
 
     async def _batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                      batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any]) -> None:
-        records = [
-            Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value, tuple(m.headers or ()))
-            for messages in batches.values() for m in messages
-        ]
+        records = [m for messages in batches.values() for m in messages]  # ConsumerRecords serve as Records
         offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "") for tp, messages in batches.items()}
         if self.exactly_once:
             async with producer.transaction():
@@ -174,7 +171,7 @@ class DecisionLoop:
         if self._acked:
             await self._commit(consumer)
 
-    async def _publish(self, producer: AIOKafkaProducer, records: list[Record],
+    async def _publish(self, producer: AIOKafkaProducer, records: list[Any],
                        offsets: dict[TopicPartition, OffsetAndMetadata] | None = None,
                        ) -> tuple[Any, CellBatch, asyncio.Future[Any]]:
         """Decides the records and hands the output to the producer as whole batches, one per topic-partition:

@@ -7,9 +7,15 @@ per batch (`observe_batch`), not per event.
 
 from __future__ import annotations
 
-from typing import Iterable
+import math
+from bisect import bisect_left
+from itertools import accumulate
+from typing import Iterable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from streams.core.events import REASONS
 from streams.pipeline import BatchOutcome
@@ -33,11 +39,11 @@ class Metrics:
                                ["condition", "kind"], registry=r)
         self.dead_letters = Counter("signpost_dead_letters", "Records sent to the dead-letter topic, by reason",
                                     ["reason"], registry=r)
-        self.match_seconds = Histogram("signpost_match_seconds", "The matching engine's time per search",
-                                       buckets=MATCH_BUCKETS, registry=r)
-        self.latency = Histogram("signpost_decision_latency_seconds",
-                                 "From the event's time to its decision handed to the producer",
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.match_seconds = BatchHistogram("signpost_match_seconds", "The matching engine's time per search",
+                                            MATCH_BUCKETS, r)
+        self.latency = BatchHistogram("signpost_decision_latency_seconds",
+                                      "From the event's time to its decision handed to the producer",
+                                      LATENCY_BUCKETS, r)
         self.lag = Gauge("signpost_consumer_lag", "Records behind the end of each assigned partition",
                          ["topic", "partition"], registry=r)
         self.lexicon_info = Gauge("signpost_lexicon_info", "The lexicon version loaded (value 1)", ["version"],
@@ -71,12 +77,33 @@ class Metrics:
             self.matches.labels(condition, kind).inc(n)
         for reason, n in outcome.dead_letters.items():
             self.dead_letters.labels(reason).inc(n)
-        observe = self.match_seconds.observe
-        for seconds in outcome.match_seconds:
-            observe(seconds)
-        observe = self.latency.observe
-        for seconds in outcome.latency_seconds:
-            observe(seconds)
+        self.match_seconds.observe_all(outcome.match_seconds)
+        self.latency.observe_all(outcome.latency_seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class BatchHistogram(Collector):
+    """A Prometheus histogram filled a batch at a time: a bisect and an add per value, where
+    prometheus_client's Histogram.observe takes a lock and walks its buckets for each (measured at about 7% of
+    the worker's time at full speed). Exposed as a standard histogram (`_bucket`, `_sum`, `_count`). Only
+    the worker's event loop writes it and serves /metrics, so it needs no lock."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = [*buckets, math.inf]
+        self.counts = [0] * len(self.bounds)
+        self.sum = 0.0
+        registry.register(self)
+
+    def observe_all(self, values: Sequence[float]) -> None:
+        counts, bounds = self.counts, self.bounds
+        for value in values:
+            counts[bisect_left(bounds, value)] += 1  # the first bucket whose upper bound is >= value
+        self.sum += sum(values)
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        cumulative = accumulate(self.counts)
+        yield HistogramMetricFamily(self.name, self.documentation, sum_value=self.sum,
+                                    buckets=[(floatToGoString(b), n) for b, n in zip(self.bounds, cumulative)])

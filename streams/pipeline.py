@@ -28,10 +28,13 @@ Emit = Callable[[str, bytes | None, bytes | None, Headers | None, int], None]
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """A consumed record. aiokafka's ConsumerRecord has the same fields, so the decision loop hands those over
+    as they come (no copy per search)."""
+
     topic: str
     partition: int
     offset: int
-    timestamp_ms: int
+    timestamp: int  # ms
     key: bytes | None
     value: bytes | None
     headers: Headers = ()
@@ -59,7 +62,7 @@ def dead_letter_headers(record: Record, rejection: Rejection) -> list[tuple[str,
         ("signpost.source.topic", record.topic.encode()),
         ("signpost.source.partition", str(record.partition).encode()),
         ("signpost.source.offset", str(record.offset).encode()),
-        ("signpost.source.timestamp_ms", str(record.timestamp_ms).encode()),
+        ("signpost.source.timestamp_ms", str(record.timestamp).encode()),
     ]
 
 
@@ -77,7 +80,7 @@ class Pipeline:
         clock = time.perf_counter
         for record in records:
             try:
-                event = decode_event(record.value, record.timestamp_ms)
+                event = decode_event(record.value, record.timestamp)
                 if not isinstance(event, Rejection):
                     started = clock()
                     matches = decider.matcher.match(event.query)

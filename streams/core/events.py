@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -104,14 +105,13 @@ def _event(data: dict[str, Any], record_ts_ms: int) -> SearchEvent | Rejection:
     if user_id is not None and not isinstance(user_id, str):
         return Rejection("bad_field", f"user_id must be a string, got {_shape(user_id)}")
     locale = data.get("locale") or DEFAULT_LOCALE
-    if not isinstance(locale, str) or not _LOCALE.match(locale):
+    parsed = _parse_locale(locale) if isinstance(locale, str) else None
+    if parsed is None:
         return Rejection("bad_field", "locale must be a BCP 47 tag such as es-MX")
-    parts = locale.replace("_", "-").split("-")
-    language = parts[0].lower()
+    language, region = parsed
     country = data.get("country")
     if country is None:
-        region = next((p for p in parts[1:] if _REGION.match(p) and not p.isdigit()), None)
-        country = region.upper() if region else None
+        country = region
     elif not isinstance(country, str) or not _COUNTRY.match(country):
         return Rejection("bad_field", "country must be an ISO 3166-1 alpha-2 code such as MX")
     else:
@@ -125,6 +125,16 @@ def _event(data: dict[str, Any], record_ts_ms: int) -> SearchEvent | Rejection:
     if not isinstance(surface, str) or surface not in SURFACES:
         return Rejection("bad_field", f"surface must be one of {sorted(SURFACES)}")
     return SearchEvent(search_id, query, locale, language, country, ts_ms, surface, user_id)
+
+
+@lru_cache(maxsize=4096)  # a few hundred locales in practice: parsed once each, not once a search
+def _parse_locale(locale: str) -> tuple[str, str | None] | None:
+    """(language, region as a country code or None), or None when it is not a BCP 47 tag."""
+    if not _LOCALE.match(locale):
+        return None
+    parts = locale.replace("_", "-").split("-")
+    region = next((p for p in parts[1:] if _REGION.match(p) and not p.isdigit()), None)
+    return parts[0].lower(), region.upper() if region else None
 
 
 def _shape(value: Any) -> str:
