@@ -1,4 +1,7 @@
-"""`python -m bench` (`make bench`): engine, throughput (bare aiokafka vs the worker), latency, memory.
+"""`python -m bench` (`make bench`): engine, latency, throughput (bare aiokafka vs the worker), memory.
+
+Noisy neighbours on a shared machine slow a pass now and then: the engine reports the best of 3 passes and
+throughput the best of 2 interleaved rounds (all rounds are in latest.json).
 
 Needs a broker: run it through `ops/with-kafka`. Prints one table and writes it to bench/results/latest.md and
 latest.json with the machine it ran on. Environment: BENCH_EVENTS (throughput input, default 200000),
@@ -38,13 +41,14 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
     e, t, lat = results["engine"], results["throughput"], results["latency"]
     rss = t["worker"]["rss_peak_mb"]
     return [
-        ("engine: searches per CPU-second (decide, one core)", f"{e['searches_per_second']:,.0f}", "≥ 150,000",
+        (f"engine: searches per CPU-second (decide, one core, best of {e['passes']})", f"{e['searches_per_second']:,.0f}", "≥ 150,000",
          verdict(e["searches_per_second"] >= 150_000)),
         ("engine: match p50 / p99 per search", f"{e['p50_us']:.1f} / {e['p99_us']:.1f} µs", "p99 < 100 µs",
          verdict(e["p99_us"] < 100)),
-        (f"throughput: bare aiokafka loop ({t['events']:,} events)", f"{t['bare']['events_per_second']:,.0f} events/s",
+        (f"throughput: bare aiokafka loop ({t['events']:,} events, best of {t['rounds']})",
+         f"{t['bare']['events_per_second']:,.0f} events/s", "", ""),
+        (f"throughput: Signpost worker (best of {t['rounds']})", f"{t['worker']['events_per_second']:,.0f} events/s",
          "", ""),
-        ("throughput: Signpost worker", f"{t['worker']['events_per_second']:,.0f} events/s", "", ""),
         ("throughput: CPU per event, bare / worker (CPU use)",
          f"{t['bare']['cpu_us_per_event']:.0f} / {t['worker']['cpu_us_per_event']:.0f} µs "
          f"({t['bare']['cpu_share']:.0%} / {t['worker']['cpu_share']:.0%} of a core)", "", ""),
@@ -81,10 +85,12 @@ def main() -> int:
     try:
         print("engine ...", flush=True)
         results["engine"] = engine.run()
-        print(f"throughput ({events:,} events) ...", flush=True)
-        results["throughput"] = asyncio.run(throughput.run(bootstrap, events))
+        # Latency before throughput: the throughput runs leave the broker deleting large topics a minute later
+        # (file.delete.delay.ms), which is not the steady state the latency target is about.
         print(f"latency ({rate:,}/s for {seconds:g} s) ...", flush=True)
         results["latency"] = asyncio.run(latency.run(bootstrap, rate, seconds))
+        print(f"throughput ({events:,} events) ...", flush=True)
+        results["throughput"] = asyncio.run(throughput.run(bootstrap, events))
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
