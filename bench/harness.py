@@ -124,16 +124,29 @@ class Worker:
             return None
         return None
 
-    def decided(self) -> float:
-        """The worker's signpost_events_total, from its /metrics (0 until it answers)."""
+    def metric(self, name: str) -> float:
+        """A sample of the worker's /metrics (0 until it answers)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as response:
                 for line in response.read().decode().splitlines():
-                    if line.startswith("signpost_events_total "):
+                    if line.startswith(f"{name} "):
                         return float(line.split()[1])
         except OSError:
             pass
         return 0.0
+
+    def decided(self) -> float:
+        return self.metric("signpost_events_total")
+
+    async def ready(self, timeout: float = WORKER_TIMEOUT) -> None:
+        """Until the whole worker has started (signpost_worker_ready: Faust's side too, not only the decision
+        loop): polled, as the worker offers no event to await from another process."""
+        deadline = time.monotonic() + timeout
+        while self.metric("signpost_worker_ready") < 1:
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the worker was not ready in {timeout:.0f} s:\n{self.log_tail()}")
+            await asyncio.sleep(0.2)  # the polling period
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the worker so far (all its threads)."""
