@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-faults test-unit lexicon-check evaluate bench kafka-start kafka-stop clean
+.PHONY: install run test test-faults test-unit lexicon-check evaluate bench profile kafka-start kafka-stop clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ evaluate: install
 
 bench: install
 	ops/with-kafka $(PY) -m bench
+
+profile: install
+	$(PY) -m pip install -q -e '.[bench]'
+	ops/with-kafka $(PY) -m bench.profile
 
 kafka-start:
 	ops/kafka/devkafka start

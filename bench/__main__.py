@@ -59,6 +59,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
          "≤ 5 ms", verdict(lat["p50_ms"] <= 5)),
         ("latency: p99", f"{lat['p99_ms']:.1f} ms", "≤ 25 ms", verdict(lat["p99_ms"] <= 25)),
         ("latency: p99.9", f"{lat['p999_ms']:.1f} ms", "", ""),
+        (f"latency: the {lat['warmup_seconds']:g} s of warm-up before, p50 / p99",
+         f"{lat['warmup_p50_ms']:.1f} / {lat['warmup_p99_ms']:.1f} ms", "", ""),
         ("memory: worker peak RSS (throughput run)", f"{rss:.0f} MB", "≤ 250 MB", verdict(rss <= 250)),
     ]
 

@@ -30,6 +30,7 @@ from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 TICK = b"tick"
+PRODUCER_BUFFER_MESSAGES = 2000
 
 
 class Signpost:
@@ -65,6 +66,9 @@ class SignpostApp(faust.App):
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
+        # The counters' table writes a changelog record per merged cell; Faust pauses the agent and logs a
+        # warning each time more than 100 wait to be sent, which at full speed was several times a second.
+        self.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
         if self.decision_loop is not None:
             self.add_future(self.decision_loop())
 

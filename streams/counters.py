@@ -2,9 +2,10 @@
 intercepted and by how many distinct people; per window and country, how many searches in all.
 
 How it flows:
-1. The deciding agent folds each batch into partial cells (`CellBatch`): counts, and for intercepted searches
+1. The decision loop folds each batch into partial cells (`CellBatch`): counts, and for intercepted searches
    a HyperLogLog sketch of keyed hashes of the user ids (HMAC-SHA256 with a key that never leaves the
-   workers). No user id, search id or query goes further than this module.
+   workers). No user id, search id or query goes further than this module. It holds them for a quarter
+   second (`CellBatch.absorb`), so a cell gets one update then, not one per batch.
 2. Partial cells go to the internal topic `<app id>-counter-updates`, each on the partition its cell key
    hashes to, so one worker owns a cell; the counting agent merges them into a Faust table (state in its
    changelog topic, so a restarted worker carries on).
