@@ -38,7 +38,7 @@ def summary(collapsed: Path, top: int = 25) -> str:
     return "\n".join(rows)
 
 
-async def profile(bootstrap: str, events: int, seconds: float) -> None:
+async def profile(bootstrap: str, events: int, seconds: int) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         raise BenchError("py-spy is not installed: pip install -e '.[bench]'")
@@ -72,7 +72,7 @@ def main() -> int:
         return 2
     try:
         asyncio.run(profile(bootstrap, int(os.environ.get("PROFILE_EVENTS", "400000")),
-                            float(os.environ.get("PROFILE_SECONDS", "8"))))
+                            int(os.environ.get("PROFILE_SECONDS", "8"))))
     except BenchError as exc:
         print(f"profile: {exc}", file=sys.stderr)
         return 1
