@@ -68,12 +68,29 @@ def new_sketch() -> HyperLogLog:
     return HyperLogLog(p=HLL_PRECISION)
 
 
+SPARSE = "s:"  # prefix of the sparse form
+
+
 def sketch_to_text(sketch: HyperLogLog) -> str:
-    return base64.b64encode(sketch.reg.astype(np.uint8).tobytes()).decode()
+    """The registers as base64: sparse (the non-zero registers' indexes as uint16, then their values) while
+    that is smaller, as for the few people of a quarter second's cell (a few bytes instead of 5.4 KB); dense
+    (all 4,096 registers) past that."""
+    registers = sketch.reg.astype(np.uint8)
+    (nonzero,) = np.nonzero(registers)
+    if len(nonzero) * 3 < len(registers):
+        packed = nonzero.astype("<u2").tobytes() + registers[nonzero].tobytes()
+        return SPARSE + base64.b64encode(packed).decode()
+    return base64.b64encode(registers.tobytes()).decode()
 
 
 def sketch_from_text(text: str) -> HyperLogLog:
-    registers = np.frombuffer(base64.b64decode(text), dtype=np.uint8).astype(np.int8)
+    if text.startswith(SPARSE):
+        packed = base64.b64decode(text[len(SPARSE):])
+        n = len(packed) // 3
+        registers = np.zeros(1 << HLL_PRECISION, dtype=np.int8)
+        registers[np.frombuffer(packed[:2 * n], dtype="<u2")] = np.frombuffer(packed[2 * n:], dtype=np.uint8)
+    else:
+        registers = np.frombuffer(base64.b64decode(text), dtype=np.uint8).astype(np.int8)
     return HyperLogLog(p=HLL_PRECISION, reg=registers)
 
 

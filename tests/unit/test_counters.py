@@ -82,3 +82,16 @@ def test_batches_held_together_update_each_cell_once_with_the_same_numbers() -> 
     updates = c.updates(held)
     assert len(updates) == len({key for key, _, _ in updates}) == 2  # anxiety and all searches, once each
     assert merged(c, pairs, 6_000) == {key: value for key, value, _ in updates}
+
+
+def test_sketches_travel_sparse_while_small_and_dense_past_that() -> None:
+    from streams.counters import SPARSE, new_sketch, sketch_from_text, sketch_to_text
+
+    for people in (0, 1, 5, 300, 3000):
+        sketch = new_sketch()
+        for i in range(people):
+            sketch.update(f"user-{i}".encode())
+        text = sketch_to_text(sketch)
+        assert text.startswith(SPARSE) == (people <= 300)
+        assert (sketch_from_text(text).reg == sketch.reg).all()
+    assert len(sketch_to_text(new_sketch())) < 10
