@@ -8,10 +8,11 @@ search that way in our tests (see docs/decisions.md). A search about suicide mus
 decision path reads with aiokafka directly; Faust keeps the counters' table, the web server and commands.
 
 Delivery:
-- at_least_once: every decision, dead letter and counter update of a batch is acknowledged by the broker
-  (idempotent producer, acks=all) before the batch's offsets are committed; batches are pipelined (up to
-  MAX_INFLIGHT_BATCHES decided and awaiting acknowledgement) and committed in order. A crash or rebalance can
-  replay those batches: a decision may arrive twice, identical, keyed by search_id.
+- at_least_once: every decision and dead letter of a batch, and the counter update that carries its cells
+  (held up to COUNTER_FLUSH_S), is acknowledged by the broker (idempotent producer, acks=all) before the
+  batch's offsets are committed; batches are pipelined (up to MAX_INFLIGHT_BATCHES decided and awaiting
+  acknowledgement) and committed in order. A crash or rebalance can replay those batches: a decision may
+  arrive twice, identical, keyed by search_id.
 - exactly_once: a batch's records and its offsets commit in one Kafka transaction; readers with
   isolation.level=read_committed see each decision once.
 """
@@ -118,12 +119,12 @@ class DecisionLoop:
         offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "") for tp, messages in batches.items()}
         if self.exactly_once:
             async with producer.transaction():
-                outcome, partial, pending = await self._publish(producer, records)
+                outcome, partial, pending, _ = await self._publish(producer, records)
                 await pending
                 await producer.send_offsets_to_transaction(offsets, self.settings.app_id)
         else:
-            outcome, partial, pending = await self._publish(producer, records, offsets)
             # the offsets go with the batch that sends their counter cells: committed once all of it is acked
+            outcome, partial, pending, offsets = await self._publish(producer, records, offsets)
             await inflight.put((offsets, pending, len(records)))
         self.metrics.observe_batch(outcome)
         self.metrics.late_events.inc(partial.late)
@@ -163,43 +164,43 @@ class DecisionLoop:
             await pending
             self._acked.update(offsets)
         if self._flush_at is not None:
-            self._flush_at = time.monotonic()
-            offsets = {}
-            _, _, pending = await self._publish(producer, [], offsets)  # fills in the held offsets
+            _, _, pending, offsets = await self._publish(producer, [], {}, flush=True)
             await pending
             self._acked.update(offsets)
         if self._acked:
             await self._commit(consumer)
 
     async def _publish(self, producer: AIOKafkaProducer, records: list[Any],
-                       offsets: dict[TopicPartition, OffsetAndMetadata] | None = None,
-                       ) -> tuple[Any, CellBatch, asyncio.Future[Any]]:
+                       offsets: dict[TopicPartition, OffsetAndMetadata] | None = None, flush: bool = False,
+                       ) -> tuple[Any, CellBatch, asyncio.Future[Any], dict[TopicPartition, OffsetAndMetadata]]:
         """Decides the records and hands the output to the producer as whole batches, one per topic-partition:
         one future a batch instead of one a record. The returned future is done when the broker has them all.
 
-        With `offsets` (at-least-once), the batch's partial cells and offsets are held until COUNTER_FLUSH_S
-        has passed; then the held cells go out with this batch and `offsets` is replaced, in place, by all the
-        held offsets. Otherwise `offsets` is emptied: this batch's offsets wait for a later flush."""
+        Without `offsets` (exactly-once) the batch's counter cells go out with it. With them (at-least-once)
+        the cells are held (`_hold`), and what is returned are the offsets that may be committed once the
+        future is done."""
         builders = _Builders(producer, self._partitions)
         outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
-        send = partial
-        if offsets is not None:
-            self._held.absorb(partial)
-            self._held_offsets.update(offsets)
-            offsets.clear()
-            now = time.monotonic()
-            if self._flush_at is None:
-                self._flush_at = now + COUNTER_FLUSH_S
-            if now < self._flush_at:
-                send = CellBatch()
-            else:
-                send, self._held, self._flush_at = self._held, CellBatch(), None
-                offsets.update(self._held_offsets)
-                self._held_offsets = {}
+        send, committable = (partial, {}) if offsets is None else self._hold(partial, offsets, flush)
         for key, value, partition in self.counting.updates(send):
             builders.emit(self.updates_topic, key, value, None, partition)
-        return outcome, partial, asyncio.gather(*[await f for f in builders.submit()])
+        return outcome, partial, asyncio.gather(*[await f for f in builders.submit()]), committable
+
+    def _hold(self, partial: CellBatch, offsets: dict[TopicPartition, OffsetAndMetadata], flush: bool,
+              ) -> tuple[CellBatch, dict[TopicPartition, OffsetAndMetadata]]:
+        """Adds a batch's cells and offsets to the held ones. Once COUNTER_FLUSH_S has passed since the first
+        (or on `flush`), returns them all to send and commit; until then, nothing."""
+        self._held.absorb(partial)
+        self._held_offsets.update(offsets)
+        now = time.monotonic()
+        if self._flush_at is None:
+            self._flush_at = now + COUNTER_FLUSH_S
+        if now < self._flush_at and not flush:
+            return CellBatch(), {}
+        cells, held_offsets = self._held, self._held_offsets
+        self._held, self._held_offsets, self._flush_at = CellBatch(), {}, None
+        return cells, held_offsets
 
 
 class _Builders:
