@@ -143,9 +143,7 @@ class Worker:
         loop): polled, as the worker offers no event to await from another process."""
         deadline = time.monotonic() + timeout
         while self.metric("signpost_worker_ready") < 1:
-            self.check_alive()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the worker was not ready in {timeout:.0f} s:\n{self.log_tail()}")
+            check_progress((self,), deadline, f"the worker was not ready in {timeout:.0f} s")
             await asyncio.sleep(0.2)  # the polling period
 
     def cpu_seconds(self) -> float:
@@ -183,6 +181,16 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def check_progress(workers: Iterable[Worker], deadline: float, failure: str) -> None:
+    """Raises BenchError, with the first worker's log tail, when a worker has exited or the monotonic
+    `deadline` has passed; `failure` says what did not happen in time."""
+    workers = list(workers)
+    for worker in workers:
+        worker.check_alive()
+    if time.monotonic() > deadline:
+        raise BenchError(f"{failure}:\n{workers[0].log_tail()}")
 
 
 def decisions_reader(bootstrap: str, topic: str) -> AIOKafkaConsumer:

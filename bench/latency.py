@@ -13,14 +13,15 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import (WORKER_TIMEOUT, BenchError, Worker, create_topics, decisions_reader, delete_topics, event,
-                           isolated_settings, scratch_dir)
+from bench.harness import (WORKER_TIMEOUT, Worker, check_progress, create_topics, decisions_reader, delete_topics,
+                           event, isolated_settings, scratch_dir)
 from bench.mix import realistic_mix
 
 DRAIN_TIMEOUT = 60.0  # seconds, after the last send, for the last decisions
 # The first seconds of the stream warm the worker (Python's specializing interpreter, the matcher's per-word
 # memo, the counters' first cells and changelog writes): their latencies are reported apart, not in p50/p99.
 WARMUP_S = 5.0
+KEY_PREFIX = "lat-"  # search ids are KEY_PREFIX and the search's number in the stream
 
 
 async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds: float,
@@ -33,7 +34,7 @@ async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds:
         due = min(len(mix), int((time.perf_counter() - started) * rate) + 1)
         while i < due:
             query, locale = mix[i]
-            search_id = f"lat-{i:07d}"
+            search_id = f"{KEY_PREFIX}{i:07d}"
             key = search_id.encode()
             sent_at[key] = time.perf_counter()
             await producer.send(topic, event(search_id, query, locale, i, int(time.time() * 1000)), key=key)
@@ -56,10 +57,8 @@ async def measure(worker: Worker, bootstrap: str, settings, rate: int, seconds: 
         async def read(until_key: bytes | None, want: int, deadline: float) -> None:
             """Reads decisions until `until_key` arrived, or `want` latencies are in."""
             while until_key is not None or len(latencies) < want:
-                worker.check_alive()
-                if time.monotonic() > deadline:
-                    raise BenchError(f"the worker decided only {len(latencies)} of {want or 1} searches in time:\n"
-                                     f"{worker.log_tail()}")
+                check_progress((worker,), deadline, f"the worker decided only {len(latencies)} of {want or 1} "
+                                                    "searches in time")
                 batches = await reader.getmany(timeout_ms=200)
                 now = time.perf_counter()
                 for records in batches.values():
@@ -67,7 +66,7 @@ async def measure(worker: Worker, bootstrap: str, settings, rate: int, seconds: 
                         if record.key == until_key:
                             until_key = None
                         elif record.key in sent_at:
-                            into = warmup if int(record.key[4:]) < warm_count else latencies
+                            into = warmup if int(record.key[len(KEY_PREFIX):]) < warm_count else latencies
                             into.append((now - sent_at.pop(record.key)) * 1000)
 
         # Warm-up: the worker has started (Faust's counters side too), joined its group, been assigned the

@@ -17,8 +17,8 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from bench.harness import (WORKER_TIMEOUT, BenchError, Worker, create_topics, decisions_reader, delete_topics,
-                           faust_like_producer, isolated_settings, produce_mix, scratch_dir)
+from bench.harness import (WORKER_TIMEOUT, BenchError, Worker, check_progress, create_topics, decisions_reader,
+                           delete_topics, faust_like_producer, isolated_settings, produce_mix, scratch_dir)
 
 
 PAIR_FACTOR = 4  # the pair reads a topic this many times longer
@@ -73,11 +73,8 @@ async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
         first_ts, last_ts = None, 0
         deadline = time.monotonic() + WORKER_TIMEOUT
         while len(seen) < count and not (first and window_s and time.perf_counter() - first >= window_s):
-            for each in (worker, *others):
-                each.check_alive()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the worker decided only {len(seen)} of {count} searches in "
-                                 f"{WORKER_TIMEOUT:.0f} s:\n{worker.log_tail()}")
+            check_progress((worker, *others), deadline,
+                           f"the workers decided only {len(seen)} of {count} searches in {WORKER_TIMEOUT:.0f} s")
             batches = await reader.getmany(timeout_ms=1000)
             now = time.perf_counter()
             for records in batches.values():
@@ -147,6 +144,9 @@ async def run(bootstrap: str, count: int = 200_000, rounds: int = 2) -> dict:
                                         (second,), window_s=PAIR_WINDOW_S)
             finally:
                 second.stop()
+            if pair["measured_events"] < count // 2:
+                raise BenchError(f"the two workers decided only {pair['measured_events']:,} searches once both "
+                                 "were deciding: too few to measure; raise BENCH_EVENTS")
             print(f"  two workers: {pair['events_per_second']:,.0f} events/s", flush=True)
         except asyncio.TimeoutError:
             raise BenchError(f"the bare loop did not forward {count:,} searches in {WORKER_TIMEOUT:.0f} s") from None
