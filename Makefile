@@ -4,14 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-faults test-unit lexicon-check evaluate bench profile kafka-start kafka-stop clean
+.PHONY: install lint run test test-faults test-unit lexicon-check evaluate bench profile kafka-start kafka-stop clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dev]'
 	touch $(STAMP)
 
 run: install
@@ -25,7 +25,11 @@ test-faults: install
 	ops/with-kafka $(PY) -m pytest tests/faults
 
 test-unit: install
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration and not prometheus and not faults"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 lexicon-check: install
 	$(VENV)/bin/signpost lexicon-check

@@ -30,7 +30,7 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 
 def rows(results: dict) -> list[tuple[str, str, str, str]]:
@@ -97,7 +97,7 @@ def main() -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     table = rows(results)
-    results["table"] = [dict(zip(("measure", "figure", "target", "verdict"), row)) for row in table]
+    results["table"] = [dict(zip(("measure", "figure", "target", "verdict"), row, strict=True)) for row in table]
     text = markdown(table, results["machine"])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(text)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -22,25 +17,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.mix import realistic_mix
 from streams.kafka_admin import ensure_topics
 from streams.settings import Settings
+from tests.support.worker import Worker
 
-ROOT = Path(__file__).resolve().parents[1]
-SIGNPOST = str(Path(sys.executable).with_name("signpost"))
 WORKER_TIMEOUT = 300.0  # seconds a worker gets to start and finish a run
 
 
 class BenchError(RuntimeError):
     pass
-
-
-def isolated_settings(bootstrap: str, tag: str, data_dir: Path, **overrides: str) -> Settings:
-    """Topics and consumer group of this run alone."""
-    suffix = f"{tag}-{uuid.uuid4().hex[:8]}"
-    fields = dict(
-        bootstrap_servers=bootstrap, app_id=f"signpost-bench-{suffix}", events_topic=f"bench-events-{suffix}",
-        decisions_topic=f"bench-decisions-{suffix}", dlq_topic=f"bench-dlq-{suffix}",
-        counters_topic=f"bench-counters-{suffix}", data_dir=data_dir,
-    )
-    return Settings(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
 async def create_topics(settings: Settings) -> list[str]:
@@ -61,7 +44,7 @@ async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
         doomed = sorted(t for t in existing if t in names or any(t.startswith(f"{n}-") for n in names))
         if doomed:
             await admin.delete_topics(doomed)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"bench: could not delete topics ({type(exc).__name__}: {exc})", file=sys.stderr)
     finally:
         await admin.close()
@@ -97,21 +80,11 @@ async def produce_mix(bootstrap: str, topic: str, count: int, prefix: str) -> No
         await producer.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Worker:
-    """`signpost worker -l warn` in its own session, with the settings' environment and a free web port."""
+class BenchWorker(Worker):
+    """The shared test worker, plus what a benchmark reads of it: readiness, CPU time and peak memory."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
-        env = {**os.environ, **settings.as_env(), "SIGNPOST_WEB_PORT": str(free_port())}
-        self.web_port = int(env["SIGNPOST_WEB_PORT"])
-        self.log = log
-        self.proc = subprocess.Popen([SIGNPOST, "worker", "-l", "warn"], env=env, cwd=ROOT,
-                                     stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__(settings, log)
         self.rss_peak_kb = 0
         self.rss_samples = 0
 
@@ -123,20 +96,6 @@ class Worker:
         except OSError:
             return None
         return None
-
-    def metric(self, name: str) -> float:
-        """A sample of the worker's /metrics (0 until it answers)."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as response:
-                for line in response.read().decode().splitlines():
-                    if line.startswith(f"{name} "):
-                        return float(line.split()[1])
-        except OSError:
-            pass
-        return 0.0
-
-    def decided(self) -> float:
-        return self.metric("signpost_events_total")
 
     async def ready(self, timeout: float = WORKER_TIMEOUT) -> None:
         """Until the whole worker has started (signpost_worker_ready: Faust's side too, not only the decision
@@ -167,23 +126,8 @@ class Worker:
         if self.proc.poll() is not None:
             raise BenchError(f"the worker exited with status {self.proc.returncode}:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def check_progress(workers: Iterable[Worker], deadline: float, failure: str) -> None:
+def check_progress(workers: Iterable[BenchWorker], deadline: float, failure: str) -> None:
     """Raises BenchError, with the first worker's log tail, when a worker has exited or the monotonic
     `deadline` has passed; `failure` says what did not happen in time."""
     workers = list(workers)

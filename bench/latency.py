@@ -13,9 +13,18 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import (WORKER_TIMEOUT, Worker, check_progress, create_topics, decisions_reader, delete_topics,
-                           event, isolated_settings, scratch_dir)
+from bench.harness import (
+    WORKER_TIMEOUT,
+    BenchWorker,
+    check_progress,
+    create_topics,
+    decisions_reader,
+    delete_topics,
+    event,
+    scratch_dir,
+)
 from bench.mix import realistic_mix
+from tests.support.kafka import isolated_settings
 
 DRAIN_TIMEOUT = 60.0  # seconds, after the last send, for the last decisions
 # The first seconds of the stream warm the worker (Python's specializing interpreter, the matcher's per-word
@@ -43,7 +52,7 @@ async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds:
     return time.perf_counter() - started
 
 
-async def measure(worker: Worker, bootstrap: str, settings, rate: int, seconds: float) -> dict:
+async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seconds: float) -> dict:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
     reader = decisions_reader(bootstrap, settings.decisions_topic)
     await producer.start()
@@ -105,7 +114,7 @@ async def run(bootstrap: str, rate: int = 2000, seconds: float = 60.0) -> dict:
     with scratch_dir() as scratch:
         settings = isolated_settings(bootstrap, "lat", Path(scratch) / "data")
         topics = await create_topics(settings)
-        worker = Worker(settings, Path(scratch) / "worker.log")
+        worker = BenchWorker(settings, Path(scratch) / "worker.log")
         sampler = asyncio.create_task(worker.sample_rss())
         try:
             return await measure(worker, bootstrap, settings, rate, seconds)

@@ -10,19 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _WORDS = {
-    "en-US": ("best cheap new how to near me review price weather recipe easy chicken pasta tickets movie song lyrics "
-              "football score today tomorrow news election iphone samsung laptop shoes dress jacket flights hotel "
-              "paris london york restaurant open now coffee amazon deals black friday christmas gift ideas for dad "
-              "mom kids toys game download free online translate calculator stock market bitcoin tesla car insurance "
-              "jobs hiring remote salary apartment rent homework math history chemistry biology essay").split(),
-    "es-MX": ("receta fácil pollo clima mañana hoy partido resultados noticias precio barato tienda cerca de mí "
-              "vuelos hotel cancún ciudad de méxico película canción letra descargar gratis trabajo empleo "
-              "renta departamento tarea historia").split(),
-    "pt-BR": "receita fácil frango previsão do tempo amanhã jogo hoje notícias preço barato loja perto voos".split(),
-    "fr-FR": "recette facile poulet météo demain match aujourd'hui actualités prix pas cher magasin vols".split(),
-    "de-DE": "rezept einfach hähnchen wetter morgen spiel heute nachrichten preis günstig laden flüge".split(),
-    "ja-JP": "東京 天気 明日 レシピ 簡単 ラーメン 映画 歌詞 ニュース 安い ホテル 予約".split(),
-    "zh-CN": "北京 天气 明天 食谱 简单 电影 歌词 新闻 便宜 酒店 预订 手机".split(),
+    "en-US": ["best", "cheap", "new", "how", "to", "near", "me", "review", "price", "weather", "recipe", "easy", "chicken", "pasta", "tickets", "movie", "song", "lyrics", "football", "score", "today", "tomorrow", "news", "election", "iphone", "samsung", "laptop", "shoes", "dress", "jacket", "flights", "hotel", "paris", "london", "york", "restaurant", "open", "now", "coffee", "amazon", "deals", "black", "friday", "christmas", "gift", "ideas", "for", "dad", "mom", "kids", "toys", "game", "download", "free", "online", "translate", "calculator", "stock", "market", "bitcoin", "tesla", "car", "insurance", "jobs", "hiring", "remote", "salary", "apartment", "rent", "homework", "math", "history", "chemistry", "biology", "essay"],
+    "es-MX": ["receta", "fácil", "pollo", "clima", "mañana", "hoy", "partido", "resultados", "noticias", "precio", "barato", "tienda", "cerca", "de", "mí", "vuelos", "hotel", "cancún", "ciudad", "de", "méxico", "película", "canción", "letra", "descargar", "gratis", "trabajo", "empleo", "renta", "departamento", "tarea", "historia"],
+    "pt-BR": ["receita", "fácil", "frango", "previsão", "do", "tempo", "amanhã", "jogo", "hoje", "notícias", "preço", "barato", "loja", "perto", "voos"],
+    "fr-FR": ["recette", "facile", "poulet", "météo", "demain", "match", "aujourd'hui", "actualités", "prix", "pas", "cher", "magasin", "vols"],
+    "de-DE": ["rezept", "einfach", "hähnchen", "wetter", "morgen", "spiel", "heute", "nachrichten", "preis", "günstig", "laden", "flüge"],
+    "ja-JP": ["東京", "天気", "明日", "レシピ", "簡単", "ラーメン", "映画", "歌詞", "ニュース", "安い", "ホテル", "予約"],
+    "zh-CN": ["北京", "天气", "明天", "食谱", "简单", "电影", "歌词", "新闻", "便宜", "酒店", "预订", "手机"],
 }
 
 

@@ -16,7 +16,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench.harness import BenchError, Worker, create_topics, delete_topics, isolated_settings, produce_mix, scratch_dir
+from bench.harness import BenchError, BenchWorker, create_topics, delete_topics, produce_mix, scratch_dir
+from tests.support.kafka import isolated_settings
 
 OUT = Path(__file__).resolve().parent / "results" / "profile.txt"
 
@@ -47,7 +48,7 @@ async def profile(bootstrap: str, events: int, seconds: int) -> None:
         topics = await create_topics(settings)
         try:
             await produce_mix(bootstrap, settings.events_topic, events, "prof")
-            worker = Worker(settings, Path(scratch) / "worker.log")
+            worker = BenchWorker(settings, Path(scratch) / "worker.log")
             try:
                 await worker.ready()
                 while worker.decided() == 0:

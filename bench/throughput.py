@@ -10,16 +10,26 @@ with its own consumer group and writes one record per search to its own topic.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from bench.harness import (WORKER_TIMEOUT, BenchError, Worker, check_progress, create_topics, decisions_reader,
-                           delete_topics, faust_like_producer, isolated_settings, produce_mix, scratch_dir)
-
+from bench.harness import (
+    WORKER_TIMEOUT,
+    BenchError,
+    BenchWorker,
+    check_progress,
+    create_topics,
+    decisions_reader,
+    delete_topics,
+    faust_like_producer,
+    produce_mix,
+    scratch_dir,
+)
+from tests.support.kafka import isolated_settings
 
 PAIR_FACTOR = 4  # the pair reads a topic this many times longer
 PAIR_WINDOW_S = 4.0  # and is measured over this long once both decide (both still have a backlog then)
@@ -58,8 +68,8 @@ async def bare_loop(bootstrap: str, source: str, sink: str, group: str, count: i
             "cpu_us_per_event": cpu / forwarded * 1e6, "cpu_share": cpu / elapsed}
 
 
-async def worker_run(worker: Worker, bootstrap: str, topic: str, count: int,
-                     others: tuple[Worker, ...] = (), window_s: float | None = None) -> dict[str, float]:
+async def worker_run(worker: BenchWorker, bootstrap: str, topic: str, count: int,
+                     others: tuple[BenchWorker, ...] = (), window_s: float | None = None) -> dict[str, float]:
     """Events a second from the first decision to the last; `others` are more workers in the same group, and
     then the count starts only once every worker is deciding (after the group's rebalance) and lasts
     `window_s`: the workers' shares of the backlog differ, and once one has finished the other decides alone."""
@@ -127,7 +137,7 @@ async def run(bootstrap: str, count: int = 200_000, rounds: int = 2) -> dict:
                     bare_loop(bootstrap, source.events_topic, bare_settings.decisions_topic, bare_settings.app_id,
                               count), WORKER_TIMEOUT))
                 print(f"  round {round_ + 1}: bare {bares[-1]['events_per_second']:,.0f} events/s", flush=True)
-                worker = Worker(worker_settings, scratch / f"worker{round_}.log")
+                worker = BenchWorker(worker_settings, scratch / f"worker{round_}.log")
                 singles.append(await worker_run(worker, bootstrap, worker_settings.decisions_topic, count))
                 worker.stop()
                 print(f"  round {round_ + 1}: worker {singles[-1]['events_per_second']:,.0f} events/s", flush=True)
@@ -137,8 +147,8 @@ async def run(bootstrap: str, count: int = 200_000, rounds: int = 2) -> dict:
             print("  two workers in one group ...", flush=True)
             pair_settings = isolated_settings(bootstrap, "pair", scratch / "pair-a", events_topic=source.events_topic)
             topics += await create_topics(pair_settings)
-            worker = Worker(pair_settings, scratch / "pair-a.log")
-            second = Worker(replace(pair_settings, data_dir=scratch / "pair-b"), scratch / "pair-b.log")
+            worker = BenchWorker(pair_settings, scratch / "pair-a.log")
+            second = BenchWorker(replace(pair_settings, data_dir=scratch / "pair-b"), scratch / "pair-b.log")
             try:
                 pair = await worker_run(worker, bootstrap, pair_settings.decisions_topic, count * PAIR_FACTOR,
                                         (second,), window_s=PAIR_WINDOW_S)
@@ -148,7 +158,7 @@ async def run(bootstrap: str, count: int = 200_000, rounds: int = 2) -> dict:
                 raise BenchError(f"the two workers decided only {pair['measured_events']:,} searches once both "
                                  "were deciding: too few to measure; raise BENCH_EVENTS")
             print(f"  two workers: {pair['events_per_second']:,.0f} events/s", flush=True)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BenchError(f"the bare loop did not forward {count:,} searches in {WORKER_TIMEOUT:.0f} s") from None
         finally:
             if worker:

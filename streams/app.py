@@ -12,7 +12,8 @@ import gc
 import logging
 import sys
 import time
-from typing import Any, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import faust
 import mode.loop
@@ -20,11 +21,11 @@ import orjson
 
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
-from streams.counters import CLOSED, Counting, partition_for, user_hash_key
-from streams.metrics import Metrics
+from streams.counters import CLOSED, Counting, partition_for, published_key, user_hash_key
 from streams.decision_loop import DecisionLoop, supervise
 from streams.kafka_admin import ensure_topics
 from streams.kafka_security import aiokafka_options, faust_credentials
+from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
 
@@ -109,15 +110,15 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     counting = Counting(settings.counter_window_s, settings.counter_grace_s, settings.k_anonymity,
                         user_hash_key(settings.user_hash_key, settings.data_dir), settings.partitions,
                         settings.dp_epsilon)
-    updates = app.topic(updates_topic(settings), key_type=bytes, value_type=bytes, partitions=settings.partitions,
-                        internal=True)
+    updates = app.topic(settings.counter_updates_topic, key_type=bytes, value_type=bytes,
+                        partitions=settings.partitions, internal=True)
     cells = app.Table("counter-cells", partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     async def decide_searches() -> None:
         """The decision path (streams/decision_loop.py), started with the worker."""
         await ensure_topics(settings)
         pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
-        loop = DecisionLoop(settings, pipeline, counting, metrics, updates_topic(settings),
+        loop = DecisionLoop(settings, pipeline, counting, metrics, settings.counter_updates_topic,
                             kafka_options=aiokafka_options(settings))
 
         async def fatal(exc: BaseException) -> None:
@@ -163,13 +164,12 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
             if record is None:
                 metrics.cells_suppressed.inc()
             else:
-                topic_key = f"{record['window_start_ms']}|{record['condition'] or 'all'}|{record['country']}"
-                await producer.send(settings.counters_topic, topic_key.encode(), orjson.dumps(record), None,
+                await producer.send(settings.counters_topic, published_key(record), orjson.dumps(record), None,
                                     None, None)
                 metrics.cells_published.inc()
             cells[key] = CLOSED
 
-    @app.timer(interval=1.0)
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust's timer decorator is untyped
     async def tick() -> None:
         """Wakes every partition's owner to close due windows, even when no search arrives."""
         producer = await app.maybe_start_producer()
@@ -184,10 +184,6 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
 
     commands.register(app, signpost)
     return app
-
-
-def updates_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-counter-updates"
 
 
 def report_failed_start(settings: Settings) -> None:

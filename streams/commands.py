@@ -51,7 +51,8 @@ def register(app: faust.App, signpost: Any) -> None:
     )
     async def evaluate(self: Any, file: str, misses: int) -> None:
         """Score a labeled file: precision and recall by tier, language and kind."""
-        from streams.evaluation import evaluate as run, load_labeled, render
+        from streams.evaluation import evaluate as run
+        from streams.evaluation import load_labeled, render
 
         report = run(signpost.decider, load_labeled(Path(file)))
         print(render(report, misses))

@@ -24,14 +24,19 @@ import os
 import secrets
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 from datasketch import HyperLogLog
+
+if TYPE_CHECKING:
+    from streams.core.decide import Decision
+    from streams.core.events import SearchEvent
 
 HLL_PRECISION = 12  # 4,096 registers: ~1.6% standard error, exact-looking (linear counting) for small counts
 ALL = "*"  # the condition and tier of a denominator cell: all searches
@@ -58,6 +63,11 @@ def cell_key(window_start_ms: int, condition: str, tier: str, country: str) -> b
 def parse_key(key: bytes) -> tuple[int, str, str, str]:
     start, condition, tier, country = key.decode().split("|")
     return int(start), condition, tier, country
+
+
+def published_key(record: dict[str, Any]) -> bytes:
+    """The compacted counters topic's key: one record per window, condition and country."""
+    return f"{record['window_start_ms']}|{record['condition'] or 'all'}|{record['country']}".encode()
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -102,7 +112,7 @@ class CellBatch:
     sketches: dict[bytes, HyperLogLog] = field(default_factory=dict)
     late: int = 0
 
-    def absorb(self, other: "CellBatch") -> None:
+    def absorb(self, other: CellBatch) -> None:
         """Adds another batch's partial cells to these."""
         self.searches.update(other.searches)
         for key, sketch in other.sketches.items():
@@ -125,10 +135,7 @@ class Counting:
         self.epsilon = epsilon
         self._mechanism: Any = None
 
-    def window_of(self, ts_ms: int) -> int:
-        return ts_ms - ts_ms % self.window_ms
-
-    def fold(self, decided: list[tuple[Any, dict[str, Any]]], now_ms: int) -> CellBatch:
+    def fold(self, decided: Sequence[tuple[SearchEvent, Decision]], now_ms: int) -> CellBatch:
         """Partial cells of one batch of (event, decision) pairs; events past their window's grace are late."""
         batch = CellBatch()
         window_ms, oldest_open = self.window_ms, now_ms - self.grace_ms

@@ -23,7 +23,8 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -142,7 +143,7 @@ class DecisionLoop:
                 offsets, pending, _ = await asyncio.wait_for(inflight.get(), timeout=COMMIT_INTERVAL_S)
                 await pending  # every record of the batch acknowledged by the broker (raises if one failed)
                 self._acked.update(offsets)
-            except asyncio.TimeoutError:  # no batch for a while: commit what is acknowledged
+            except TimeoutError:  # no batch for a while: commit what is acknowledged
                 pass
             if self._acked and time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
                 await self._commit(consumer)
@@ -241,6 +242,6 @@ async def supervise(loop: DecisionLoop, on_fatal: Callable[[BaseException], Awai
             log.warning("decision loop: Kafka error %s; restarting in %.0f s", type(exc).__name__, delay)
             await asyncio.sleep(delay)  # backoff before reconnecting, not a wait for an event
             delay = min(delay * 2, 30.0)
-        except BaseException as exc:  # noqa: BLE001 - a bug must stop the worker, not hide
+        except BaseException as exc:
             await on_fatal(exc)
             raise

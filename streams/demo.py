@@ -12,11 +12,12 @@ import random
 import time
 import uuid
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.core.decide import Decision
 from streams.kafka_security import aiokafka_options
 from streams.settings import Settings
 
@@ -110,7 +111,7 @@ async def run_demo(settings: Settings, *, count: int, rate: float, seed: int) ->
 async def _read(consumer: AIOKafkaConsumer, sent: dict[str, tuple[str, float]], tiers: Counter[str],
                 latencies: list[float]) -> None:
     async for message in consumer:
-        decision: dict[str, Any] = orjson.loads(message.value)
+        decision: Decision = orjson.loads(message.value)
         entry = sent.get(decision["search_id"])
         if entry is None:
             continue
@@ -121,7 +122,7 @@ async def _read(consumer: AIOKafkaConsumer, sent: dict[str, tuple[str, float]], 
             print(render(query, decision))
 
 
-def render(query: str, decision: dict[str, Any]) -> str:
+def render(query: str, decision: Decision) -> str:
     """What the search frontend would show above the results."""
     conditions = ", ".join(f"{c['id']} ({c['kind']})" for c in decision["conditions"])
     first = decision["resources"][0] if decision["resources"] else None

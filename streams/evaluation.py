@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
-from streams.core.lexicon import TIER_RANK
+from streams.core.vocabulary import TIER_RANK, TIERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ def _pct(value: float | None) -> str:
 
 def render(report: Report, misses: int = 0) -> str:
     lines = [f"{report.total} labeled searches", "", "tier       positives  recall  precision"]
-    for tier in ("crisis", "support", "info"):
+    for tier in TIERS:
         t = report.by_tier[tier]
         lines.append(f"{tier:<10} {t.positives:>9}  {_pct(t.recall())}  {_pct(report.precision(tier))}")
     neg = report.negatives

@@ -19,7 +19,7 @@ async def ensure_topics(settings: Settings, replication: int = 1) -> list[str]:
             NewTopic(settings.dlq_topic, settings.partitions, replication),
             NewTopic(settings.counters_topic, settings.partitions, replication,
                      topic_configs={"cleanup.policy": "compact"}),
-            NewTopic(f"{settings.app_id}-counter-updates", settings.partitions, replication),
+            NewTopic(settings.counter_updates_topic, settings.partitions, replication),
         ]
         missing = [t for t in wanted if t.name not in existing]
         if missing:

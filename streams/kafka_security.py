@@ -57,7 +57,8 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if settings.security_protocol not in ("SSL", "SASL_SSL"):
         return None
     cafile = str(settings.ssl_cafile) if settings.ssl_cafile is not None else None
-    return create_ssl_context(cafile=cafile)
+    context: ssl.SSLContext = create_ssl_context(cafile=cafile)
+    return context
 
 
 def aiokafka_options(settings: Settings) -> dict[str, Any]:

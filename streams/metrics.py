@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
-from typing import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import HistogramMetricFamily
@@ -18,10 +18,10 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from streams.core.events import REASONS
+from streams.core.vocabulary import MATCH_KINDS, TIERS
 from streams.pipeline import BatchOutcome
 
-TIERS = ("crisis", "support", "info", "none")
-KINDS = ("exact", "translation", "typo", "coded", "hashtag")
+TIER_LABELS = (*TIERS, "none")  # "none": a search that gets no help
 # The engine's cost per search: microseconds for unrelated searches, tens of µs for typo probing.
 MATCH_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2)
 # Event time to decision: the help box must arrive while results render (objective: p99 under 250 ms).
@@ -58,7 +58,7 @@ class Metrics:
         self.late_events = Counter("signpost_counter_late_events",
                                    "Events too late for their counter window (counted, not dropped silently)",
                                    registry=r)
-        for tier in TIERS:
+        for tier in TIER_LABELS:
             self.decisions.labels(tier)
         for reason in REASONS:
             self.dead_letters.labels(reason)
@@ -66,7 +66,7 @@ class Metrics:
     def known_conditions(self, condition_ids: Iterable[str]) -> None:
         """Create every condition's series up front, so dashboards show zeros instead of gaps."""
         for condition in condition_ids:
-            for kind in KINDS:
+            for kind in MATCH_KINDS:
                 self.matches.labels(condition, kind)
 
     def observe_batch(self, outcome: BatchOutcome) -> None:
@@ -105,5 +105,10 @@ class BatchHistogram(Collector):
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         cumulative = accumulate(self.counts)
-        yield HistogramMetricFamily(self.name, self.documentation, sum_value=self.sum,
-                                    buckets=[(floatToGoString(b), n) for b, n in zip(self.bounds, cumulative)])
+        buckets = [(_go_float(b), n) for b, n in zip(self.bounds, cumulative, strict=True)]
+        yield HistogramMetricFamily(self.name, self.documentation, sum_value=self.sum, buckets=buckets)
+
+
+def _go_float(bound: float) -> str:
+    """The `le` label exactly as prometheus_client's Histogram writes it."""
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped

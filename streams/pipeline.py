@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
 
 import orjson
 
-from streams.core.decide import Decider
+from streams.core.decide import Decider, Decision
 from streams.core.events import Rejection, SearchEvent, decode_event
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class BatchOutcome:
     dead_letters: Counter[str] = field(default_factory=Counter)
     match_seconds: list[float] = field(default_factory=list)
     latency_seconds: list[float] = field(default_factory=list)
-    decided: list[tuple[SearchEvent, dict[str, Any]]] = field(default_factory=list)
+    decided: list[tuple[SearchEvent, Decision]] = field(default_factory=list)
 
 
 def dead_letter_headers(record: Record, rejection: Rejection) -> list[tuple[str, bytes]]:

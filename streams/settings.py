@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 from streams.core.lexicon import DEFAULT_LEXICON_DIR
 
@@ -54,7 +54,7 @@ class Settings:
         _check_security(self)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in fields(cls):
@@ -64,6 +64,11 @@ class Settings:
                 continue
             values[f.name] = _parse(key, f.name, raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def counter_updates_topic(self) -> str:
+        """The internal topic of partial counter cells (the app id as prefix, like Faust's own topics)."""
+        return f"{self.app_id}-counter-updates"
 
     def as_env(self) -> dict[str, str]:
         """The environment that gives these settings (for subprocesses; holds the user hash key if set)."""
@@ -156,9 +161,8 @@ def _parse(key: str, name: str, raw: str) -> object:
             if not host or not port.isdigit():
                 raise SettingsError(key, f"{server!r} is not host:port")
         return raw
-    if name in _TOPICS:
-        if not all(c.isalnum() or c in "._-" for c in raw) or len(raw) > 249:
-            raise SettingsError(key, f"{raw!r} is not a valid Kafka topic/group name")
+    if name in _TOPICS and (not all(c.isalnum() or c in "._-" for c in raw) or len(raw) > 249):
+        raise SettingsError(key, f"{raw!r} is not a valid Kafka topic/group name")
     return raw
 
 

@@ -8,6 +8,8 @@ import pytest
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, load_lexicon
 
+pytest_plugins = ["tests.support.kafka"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "streams" / "schemas"
 

@@ -7,13 +7,27 @@ benchmark all call it. A decision never carries the user id or the query text.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TypedDict
 
 from streams.core.events import SearchEvent
-from streams.core.lexicon import TIER_RANK, Lexicon, Resource
-from streams.core.matcher import Match, Matcher
+from streams.core.lexicon import Lexicon, Resource, ResourceRef
+from streams.core.matcher import ConditionHit, Match, Matcher
+from streams.core.vocabulary import TIER_RANK, Tier
 
 MAX_RESOURCES = 8
+
+
+class Decision(TypedDict):
+    """One search's decision, as published on the decisions topic (streams/schemas/decision.schema.json)."""
+    search_id: str
+    intercept: bool
+    tier: Tier | None
+    conditions: list[ConditionHit]
+    resources: list[ResourceRef]
+    locale: str | None
+    country: str | None
+    lexicon_version: str
+    decided_at_ms: int
 
 
 class Decider:
@@ -23,13 +37,13 @@ class Decider:
         self.version = lexicon.version
         self._resources = lru_cache(maxsize=4096)(self._resources_uncached)
 
-    def decide(self, event: SearchEvent, now_ms: int) -> dict[str, Any]:
+    def decide(self, event: SearchEvent, now_ms: int) -> Decision:
         matches = self.matcher.match(event.query)
         return self.decision(event, matches, now_ms)
 
-    def decision(self, event: SearchEvent, matches: list[Match], now_ms: int) -> dict[str, Any]:
+    def decision(self, event: SearchEvent, matches: list[Match], now_ms: int) -> Decision:
         tier = matches[0].tier if matches else None
-        resources: list[dict[str, str]] = []
+        resources: list[ResourceRef] = []
         if matches:
             resources = list(self._resources(tuple(m.condition for m in matches), event.country, event.language))
         return {
@@ -45,7 +59,7 @@ class Decider:
         }
 
     def _resources_uncached(self, condition_ids: tuple[str, ...], country: str | None,
-                            language: str) -> tuple[dict[str, str], ...]:
+                            language: str) -> tuple[ResourceRef, ...]:
         """Ordered help: for crisis the country's lines first (else the international directory), then what
         serves each condition in the user's country and language, then English pages."""
         lexicon = self.lexicon

@@ -11,15 +11,15 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import jsonschema
 
 from streams.core import normalize
+from streams.core.vocabulary import CONTACT_KINDS, ResourceKind, Tier
 
-TIERS = ("crisis", "support", "info")
-TIER_RANK = {"crisis": 3, "support": 2, "info": 1}
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
 
 
@@ -41,17 +41,29 @@ class Contextual:
 class Condition:
     id: str
     name: str
-    tier: str
+    tier: Tier
     terms: dict[str, tuple[str, ...]]
     coded: tuple[str, ...] = ()
     contextual: tuple[Contextual, ...] = ()
     exclusions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+class ResourceRef(TypedDict):
+    """A resource as a decision shows it."""
+    id: str
+    kind: ResourceKind
+    title: str
+    organization: str
+    phone: NotRequired[str]
+    text_keyword: NotRequired[str]
+    url: NotRequired[str]
+    hours: NotRequired[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     id: str
-    kind: str
+    kind: ResourceKind
     title: str
     organization: str
     source: str
@@ -67,14 +79,15 @@ class Resource:
     role: str | None = None
     note: str | None = None
 
-    def public(self) -> dict[str, str]:
+    def public(self) -> ResourceRef:
         """What a decision carries: enough to render the resource, nothing about how it was checked."""
-        shown = {"id": self.id, "kind": self.kind, "title": self.title, "organization": self.organization}
+        shown: dict[str, str] = {"id": self.id, "kind": self.kind, "title": self.title,
+                                 "organization": self.organization}
         for key in ("phone", "text_keyword", "url", "hours"):
             value = getattr(self, key)
             if value is not None:
                 shown[key] = value
-        return shown
+        return cast(ResourceRef, shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +106,11 @@ class Lexicon:
         return sorted({c for r in self.resources.values() if r.role == "crisis_line" for c in r.countries})
 
 
-def _schema(lexicon_dir: Path, name: str) -> dict[str, Any]:
-    return json.loads((lexicon_dir / "schema" / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def _schema(name: str) -> dict[str, Any]:
+    """The package's own schema: a lexicon folder cannot bring a lenient one of its own."""
+    text = (files("streams") / "schemas" / "lexicon" / name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def _read_json(path: Path) -> Any:
@@ -169,7 +185,7 @@ def _check_resources(lexicon_dir: Path, resources: dict[str, Resource], origin: 
         for cid in res.conditions:
             if cid not in conditions:
                 raise LexiconError(origin[res.id], res.id, f"names condition {cid!r}, which does not exist")
-        if res.role == "crisis_line" and (not res.countries or res.kind not in ("hotline", "text", "chat")):
+        if res.role == "crisis_line" and (not res.countries or res.kind not in CONTACT_KINDS):
             raise LexiconError(origin[res.id], res.id, "a crisis_line needs countries and kind hotline/text/chat")
         if res.text_keyword is not None and res.kind != "text":
             raise LexiconError(origin[res.id], res.id, "text_keyword is only for kind 'text'")
@@ -192,10 +208,10 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
 
     manifest_path = lexicon_dir / "manifest.json"
     manifest = _read_json(manifest_path)
-    _validate(manifest_path, manifest, _schema(lexicon_dir, "manifest.schema.json"))
+    _validate(manifest_path, manifest, _schema("manifest.schema.json"))
     digest.update(manifest_path.read_bytes())
 
-    condition_schema = _schema(lexicon_dir, "condition.schema.json")
+    condition_schema = _schema("condition.schema.json")
     conditions: dict[str, Condition] = {}
     files: dict[str, Path] = {}
     for path in sorted((lexicon_dir / "conditions").glob("*.json")):
@@ -208,7 +224,7 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
         raise LexiconError(lexicon_dir / "conditions", "(folder)", "holds no condition")
     _check_terms(files, conditions)
 
-    resource_schema = _schema(lexicon_dir, "resources.schema.json")
+    resource_schema = _schema("resources.schema.json")
     resources: dict[str, Resource] = {}
     origin: dict[str, Path] = {}
     for path in sorted((lexicon_dir / "resources").glob("*.json")):
@@ -217,9 +233,8 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
         for raw in raw_list:
             if raw["id"] in resources:
                 raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
-            resources[raw["id"]] = Resource(
-                **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-            )
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            resources[raw["id"]] = Resource(**fields)
             origin[raw["id"]] = path
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     _check_resources(lexicon_dir, resources, origin, conditions)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import NamedTuple, TypedDict
 
 import ahocorasick
 from rapidfuzz.distance import OSA
 
 from streams.core import normalize
-from streams.core.lexicon import TIER_RANK, Condition, Lexicon
+from streams.core.lexicon import Condition, Lexicon
+from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
 
 # Scripts written without spaces between words (or, for Hangul, with particles glued to them): their terms
 # match anywhere, not only on word boundaries.
@@ -31,37 +33,45 @@ CORRECTIONS_CACHE_SIZE = 200_000  # search vocabularies are heavy-tailed: words 
 MAX_READINGS = 8
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
-KIND_SCORE = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
+KIND_SCORE: dict[MatchKind, float] = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
 
 
 class Fix(NamedTuple):
     words: tuple[str, ...]  # the term words this token may be
-    kind: str  # typo | coded (stretched letters)
+    kind: MatchKind  # typo | coded (stretched letters)
     score: float
     phrase_only: bool  # a short word: may complete a phrase, never match alone
 
 
-_UNKNOWN = Fix((), "", 0.0, False)  # a cache miss
+_UNKNOWN = Fix((), "typo", 0.0, False)  # a cache miss: stands for "not looked up yet", never applied
 
 
 class Entry(NamedTuple):
     exclusion: bool
     condition: str
-    kind: str  # exact | translation | coded (for terms)
+    kind: MatchKind  # exact | translation | coded (an exclusion is told by its flag)
     term: str  # as the lexicon writes it
-    boundary: bool  # must start and end on word boundaries
     context: tuple[str, ...]  # for contextual terms: one of these words must be in the search
+
+
+class ConditionHit(TypedDict):
+    """What a decision says of one matched condition: the lexicon's own term, never the user's text."""
+    id: str
+    tier: Tier
+    term: str
+    kind: MatchKind
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
     condition: str
-    tier: str
+    tier: Tier
     term: str
-    kind: str  # exact | translation | typo | coded | hashtag
+    kind: MatchKind
     score: float
 
-    def public(self) -> dict[str, object]:
+    def public(self) -> ConditionHit:
         return {"id": self.condition, "tier": self.tier, "term": self.term, "kind": self.kind,
                 "score": round(self.score, 3)}
 
@@ -69,7 +79,6 @@ class Match:
 class Matcher:
     def __init__(self, lexicon: Lexicon, guard: bool = True) -> None:
         self.lexicon = lexicon
-        self.version = lexicon.version
         keyed: dict[str, list[Entry]] = {}
         for cond in lexicon.conditions.values():
             for text, entry in _entries(cond):
@@ -133,9 +142,9 @@ class Matcher:
         if "#" in query:
             for body in normalize.hashtags(unicodedata.normalize("NFKC", query)):
                 self._scan_hashtag(normalize.squash(body), found)
-                words = normalize.words(normalize.fold(body))
-                self._scan(self._phrases, words, "hashtag", found)
-                self._scan(self._phrases, normalize.hashtag_words(" ".join(words)), "hashtag", found)
+                body_words = normalize.words(normalize.fold(body))
+                self._scan(self._phrases, body_words, "hashtag", found)
+                self._scan(self._phrases, normalize.hashtag_words(" ".join(body_words)), "hashtag", found)
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
@@ -143,7 +152,7 @@ class Matcher:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
 
-    def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: str | None,
+    def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: MatchKind | None,
               found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:
         """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word.
         Positions in `phrase_only` (short corrected words) may complete a phrase but not match alone."""
@@ -175,7 +184,7 @@ class Matcher:
         if hits:
             self._settle(hits, f" {body} ", "hashtag", found, None)
 
-    def _settle(self, hits: list[tuple[int, int, Entry]], text: str, kind: str | None,
+    def _settle(self, hits: list[tuple[int, int, Entry]], text: str, kind: MatchKind | None,
                 found: dict[str, Match], score: float | None) -> None:
         exclusions = [(s, e, entry.condition) for s, e, entry in hits if entry.exclusion]
         for start, end, entry in hits:
@@ -202,7 +211,8 @@ class Matcher:
     def _scan_corrected(self, tokens: list[str], fixes: list[tuple[int, Fix]], found: dict[str, Match]) -> None:
         """Words one edit or a stretch away from a term word ("depressoin", "killlll"), read as that word. A word
         with several equally near readings tries each (at most MAX_READINGS combinations)."""
-        kind, score = "coded", KIND_SCORE["coded"]
+        kind: MatchKind = "coded"
+        score = KIND_SCORE["coded"]
         phrase_only = set()
         for i, fix in fixes:
             if fix.kind == "typo":
@@ -214,7 +224,7 @@ class Matcher:
             if n == MAX_READINGS:
                 break
             corrected = list(tokens)
-            for i, word in zip(positions, reading):
+            for i, word in zip(positions, reading, strict=True):
                 corrected[i] = word
             self._scan(self._phrases, corrected, kind, found, score, phrase_only)
 
@@ -263,21 +273,17 @@ class Matcher:
 
 def _entries(cond: Condition) -> Iterable[tuple[str, Entry]]:
     for lang, terms in cond.terms.items():
-        kind = "exact" if lang == "en" else "translation"
+        kind: MatchKind = "exact" if lang == "en" else "translation"
         for term in terms:
-            yield term, Entry(False, cond.id, kind, term, _needs_boundary(term), ())
+            yield term, Entry(False, cond.id, kind, term, ())
     for term in cond.coded:
-        yield term, Entry(False, cond.id, "coded", term, _needs_boundary(term), ())
+        yield term, Entry(False, cond.id, "coded", term, ())
     for ctx in cond.contextual:
         context = tuple(normalize.phrase(w) for w in ctx.with_)
-        yield ctx.term, Entry(False, cond.id, "coded", ctx.term, True, context)
+        yield ctx.term, Entry(False, cond.id, "coded", ctx.term, context)
     for exclusions in cond.exclusions.values():
         for term in exclusions:
-            yield term, Entry(True, cond.id, "exclusion", term, _needs_boundary(term), ())
-
-
-def _needs_boundary(term: str) -> bool:
-    return _UNSPACED.search(term) is None
+            yield term, Entry(True, cond.id, "exact", term, ())
 
 
 _STRETCH = re.compile(r"(\w)\1{2,}")

@@ -33,16 +33,13 @@ _CODED_HINT = re.compile(r"[013457@$!|€.\-_*·'’~+]")
 
 def _marks_class() -> str:
     """A character class of every combining mark (Unicode category M), which `\\w` leaves out."""
-    ranges, start, prev = [], None, None
+    ranges: list[list[int]] = []  # [first, last] code points of each run of marks
     for code in range(0x300, 0x10000):
         if unicodedata.category(chr(code)).startswith("M"):
-            if start is None:
-                start = code
-            elif code != prev + 1:
-                ranges.append((start, prev))
-                start = code
-            prev = code
-    ranges.append((start, prev))
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
     return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
 
 

@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import (  # noqa: F401 - fixtures shared with the integration tests
-    bootstrap, isolated_settings, producer, topics, worker_factory,
-)
-
-RESULTS: list["Outcome"] = []
+RESULTS: list[Outcome] = []
 REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "faults.json"
 
 
@@ -51,6 +47,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write("|---|---:|---:|---:|---:|---:|")
     for r in RESULTS:
         recover = "-" if r.recover_s is None else f"{r.recover_s:.1f} s"
-        write(f"| {r.scenario} | {r.records_in:,} | {r.decisions:,} | {r.dead_letters:,} | {r.duplicates:,} | {recover} |")
+        write(f"| {r.scenario} | {r.records_in:,} | {r.decisions:,} | {r.dead_letters:,} | {r.duplicates:,} "
+              f"| {recover} |")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps([asdict(r) for r in RESULTS], indent=2) + "\n")

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from streams.settings import Settings
 from tests.faults.conftest import Outcome
-from tests.integration.conftest import read_all, read_until, until
+from tests.support.kafka import read_all, read_until, until
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVKAFKA = str(ROOT / "ops/kafka/devkafka")
@@ -25,29 +24,12 @@ TOTAL = 4000
 PACE = 0.2  # seconds per 100 searches: the stream lasts about 8 s, across the fault
 
 
-def metric(worker, name: str) -> float:  # noqa: ANN001
-    """A metric of one worker, read from its /metrics."""
-    port = worker.env["SIGNPOST_WEB_PORT"]
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return 0.0
-
-
-def decided_by(worker) -> float:  # noqa: ANN001
-    return metric(worker, "signpost_events_total")
-
-
 def search(i: int) -> tuple[bytes, bytes]:
     query = "i want to die" if i % 9 == 0 else ("how to deal with anxiety" if i % 9 == 1 else "weather tomorrow")
     return f"f-{i}".encode(), orjson.dumps({"search_id": f"f-{i}", "query": query, "user_id": f"u{i % 40}"})
 
 
-async def send_range(producer, topic: str, start: int, stop: int, pace: float = 0.0) -> None:  # noqa: ANN001
+async def send_range(producer, topic: str, start: int, stop: int, pace: float = 0.0) -> None:
     for i in range(start, stop):
         key, value = search(i)
         await producer.send(topic, value, key=key)
@@ -74,7 +56,7 @@ def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: 
     return Outcome(name, TOTAL, sum(per_search.values()), dead, sum(n - 1 for n in per_search.values()), recover)
 
 
-async def kill_and_restart(s: Settings, worker_factory, producer, isolation: str) -> tuple[Counter[bytes], float]:  # noqa: ANN001
+async def kill_and_restart(s: Settings, worker_factory, producer, isolation: str) -> tuple[Counter[bytes], float]:
     """A worker SIGKILLed a quarter into the stream and a new one started: decisions per search, and the
     seconds from the kill until every search had its decision."""
     worker = worker_factory(s)
@@ -99,7 +81,7 @@ async def test_two_workers_one_killed_the_other_takes_over(topics: Settings, wor
     first = worker_factory(s)
     second = worker_factory(replace(s, data_dir=tmp_path / "second"))
     sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=PACE))
-    await until(lambda: decided_by(first) > 0 and decided_by(second) > 0, "both workers to be deciding")
+    await until(lambda: first.decided() > 0 and second.decided() > 0, "both workers to be deciding")
     first.stop(signal.SIGKILL)
     fault = time.monotonic()
     await sending
@@ -123,7 +105,7 @@ async def test_broker_stopped_and_started_mid_stream(topics: Settings, worker_fa
     await send_range(producer, s.events_topic, 0, TOTAL // 2)
     # A worker in its steady state: Faust serves /metrics once its tables are up. (Faust's own start-up does
     # not survive a broker outage; a supervisor restarts the process then: see docs/decisions.md.)
-    await until(lambda: metric(worker, "signpost_worker_ready") == 1, "the worker to be fully started")
+    await until(lambda: worker.metric("signpost_worker_ready") == 1, "the worker to be fully started")
     await read_until(s.bootstrap_servers, s.decisions_topic, TOTAL // 2)
     subprocess.run([DEVKAFKA, "stop"], check=True, timeout=120)
     subprocess.run([DEVKAFKA, "start"], check=True, timeout=180)

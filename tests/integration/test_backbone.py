@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import orjson
 import pytest
 
 from streams.settings import Settings
-from tests.integration.conftest import read_all, read_until
+from tests.support.kafka import read_all, read_until, until
+from tests.support.worker import ROOT, SIGNPOST, metric, worker_env
 
 pytestmark = pytest.mark.asyncio
 
@@ -94,14 +97,7 @@ async def test_crisis_search_in_mexico_gets_a_mexican_hotline_first(topics: Sett
 
 
 async def test_a_broken_lexicon_stops_the_worker_naming_file_and_entry(
-        isolated_settings: Settings, tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-    import urllib.request
-
-    from tests.integration.conftest import until
-
-    from tests.integration.conftest import ROOT, SIGNPOST, env_for
+        test_settings: Settings, tmp_path: Path) -> None:
 
     broken = tmp_path / "lexicon"
     shutil.copytree(ROOT / "lexicon", broken)
@@ -109,18 +105,13 @@ async def test_a_broken_lexicon_stops_the_worker_naming_file_and_entry(
     data = json.loads(path.read_text())
     data["tier"] = "urgent"
     path.write_text(json.dumps(data))
-    env = env_for(isolated_settings, SIGNPOST_LEXICON_DIR=str(broken), SIGNPOST_FAILED_START_LINGER_S="20")
+    env = worker_env(test_settings, SIGNPOST_LEXICON_DIR=str(broken), SIGNPOST_FAILED_START_LINGER_S="20")
     worker = subprocess.Popen([SIGNPOST, "worker"], env=env, stderr=subprocess.PIPE, text=True)
     port = env["SIGNPOST_WEB_PORT"]
 
-    def failures() -> float | None:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith("signpost_lexicon_load_failures_total "):
-                    return float(line.split()[1])
-        return None
-
-    assert await until(failures, "the failed start to be reported on /metrics", timeout=30) == 1.0
+    failures = await until(lambda: metric(port, "signpost_lexicon_load_failures_total"),
+                           "the failed start to be reported on /metrics", timeout=30)
+    assert failures == 1.0
     _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 2
     assert "suicide.json" in stderr and "tier" in stderr

@@ -7,14 +7,14 @@ import base64
 import hmac
 import json
 import time
-import urllib.request
 from dataclasses import replace
 from hashlib import sha256
 
 import orjson
 
 from streams.settings import Settings
-from tests.integration.conftest import _free_port, read_all, read_until, until
+from tests.support.kafka import read_all, read_until, until
+from tests.support.worker import free_port, metric
 
 WINDOW_S = 20
 HASH_KEY = "test-user-hash-key-0123456789"
@@ -44,14 +44,10 @@ def searches(window: int, spec: list[tuple[str, str, int, int]], start: int = 0)
 
 
 def suppressed(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("signpost_counter_cells_suppressed_total "):
-                return float(line.split()[1])
-    return 0.0
+    return metric(port, "signpost_counter_cells_suppressed_total")
 
 
-async def send_all(producer, topic: str, records: list[tuple[bytes, bytes]]) -> None:  # noqa: ANN001
+async def send_all(producer, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     for key, value in records:
         await producer.send(topic, value, key=key)
     await producer.flush()
@@ -60,7 +56,7 @@ async def send_all(producer, topic: str, records: list[tuple[bytes, bytes]]) -> 
 async def test_counts_are_exact_with_k_people_and_withheld_below_and_carry_no_identifier(
         topics: Settings, worker_factory, producer) -> None:
     settings = counter_settings(topics)
-    port = _free_port()
+    port = free_port()
     worker_factory(settings, SIGNPOST_WEB_PORT=str(port))
     window = next_window_ms()
     records = searches(window, [

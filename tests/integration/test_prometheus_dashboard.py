@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from streams.settings import Settings
-from tests.integration.conftest import ROOT, _free_port, read_until, until
+from tests.support.kafka import read_until, until
+from tests.support.worker import ROOT, free_port
 
 pytestmark = pytest.mark.prometheus
 
@@ -38,7 +39,7 @@ async def test_every_dashboard_panel_query_returns_data_from_a_live_worker(
     if prometheus is None:
         pytest.fail("prometheus is missing: .ci/run installs Debian's prometheus package")
     settings = topics
-    web_port, prom_port = _free_port(), _free_port()
+    web_port, prom_port = free_port(), free_port()
     worker_factory(settings, SIGNPOST_WEB_PORT=str(web_port))
 
     config = tmp_path / "prometheus.yml"
@@ -72,7 +73,7 @@ async def test_every_dashboard_panel_query_returns_data_from_a_live_worker(
     await read_until(settings.bootstrap_servers, settings.decisions_topic, 1)
 
 
-async def feed(producer, settings: Settings) -> None:  # noqa: ANN001
+async def feed(producer, settings: Settings) -> None:
     queries = ["best pizza near me", "i want to die", "how to deal with anxiety", "am i autistic", "weather"]
     i = 0
     while True:

@@ -11,14 +11,13 @@ import asyncio
 import logging
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -27,15 +26,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 
 from streams.kafka_admin import ensure_topics
-from streams.kafka_security import SASL_REDACTED, aiokafka_options, faust_credentials
-from streams.settings import Settings, SettingsError
-from tests.integration.conftest import ROOT, SIGNPOST, Worker, read_until
+from streams.kafka_security import SASL_REDACTED, aiokafka_options
+from streams.settings import Settings
+from tests.support.kafka import PASSWORD, USER, read_until
+from tests.support.worker import ROOT, Worker, free_ports
 
 DEVKAFKA = str(ROOT / "ops" / "kafka" / "devkafka")
-USER, PASSWORD = "signpost", "signpost-secret"  # devkafka's development user
 WRONG_PASSWORD = "not-the-secret-4711"
-SASL_ENV = {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
-            "KAFKA_SASL_USERNAME": USER, "KAFKA_SASL_PASSWORD": PASSWORD}
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,6 @@ class SaslBroker:
     home: Path
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @pytest.fixture(scope="session")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
     if not (shutil.which("java") and shutil.which("mvn")):
@@ -63,7 +49,7 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
             pytest.fail("java and mvn are needed to start the SASL broker (ops/kafka/devkafka)")
         pytest.skip("java and mvn are needed to start the SASL broker (ops/kafka/devkafka)")
     home = tmp_path_factory.mktemp("devkafka-sasl")
-    port, controller, sasl = _free_ports(3)
+    port, controller, sasl = free_ports(3)
     env = {**os.environ, "DEVKAFKA_HOME": str(home), "KAFKA_PORT": str(port),
            "KAFKA_CONTROLLER_PORT": str(controller), "KAFKA_SASL_PORT": str(sasl),
            "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m"}
@@ -167,9 +153,6 @@ async def test_a_worker_runs_against_the_sasl_listener_only(
         sasl_broker: SaslBroker, tmp_path: Path, started: list[Any]) -> None:
     """The whole worker (Faust and the decision loop) with only the SASL port as its bootstrap server."""
     settings = sasl_settings(sasl_broker, "SCRAM-SHA-256", tmp_path)
-    if not _faust_app_has_credentials(settings):
-        pytest.skip("streams/app.py does not pass broker_credentials=faust_credentials(settings) "
-                    "to faust.App yet")
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=1,
                                 **aiokafka_options(settings))
     await producer.start()
@@ -207,113 +190,3 @@ async def wait_for_group(settings: Settings, group: str, timeout: float) -> None
             await asyncio.sleep(0.5)
     finally:
         await admin.close()
-
-
-def _faust_app_has_credentials(settings: Settings) -> bool:
-    from streams.app import create_app
-
-    return create_app(settings).conf.broker_credentials is not None
-
-
-# --- settings and the options they give (no broker) ---------------------------------------------------
-
-def test_sasl_without_a_username_names_kafka_sasl_username() -> None:
-    env = {k: v for k, v in SASL_ENV.items() if k != "KAFKA_SASL_USERNAME"}
-    with pytest.raises(SettingsError) as error:
-        Settings.from_env(env)
-    assert error.value.key == "KAFKA_SASL_USERNAME"
-    assert "KAFKA_SASL_USERNAME" in str(error.value) and PASSWORD not in str(error.value)
-
-
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [
-        ({"KAFKA_SECURITY_PROTOCOL": "SASL"}, "KAFKA_SECURITY_PROTOCOL"),
-        ({"KAFKA_SASL_MECHANISM": "GSSAPI"}, "KAFKA_SASL_MECHANISM"),
-        ({"KAFKA_SASL_MECHANISM": ""}, "KAFKA_SASL_MECHANISM"),
-        ({"KAFKA_SASL_PASSWORD": ""}, "KAFKA_SASL_PASSWORD"),
-        ({"KAFKA_SASL_USERNAME": ""}, "KAFKA_SASL_USERNAME"),
-        ({"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}, "KAFKA_SECURITY_PROTOCOL"),  # unused credentials
-        ({"KAFKA_SECURITY_PROTOCOL": "SSL"}, "KAFKA_SECURITY_PROTOCOL"),
-        ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SSL_CAFILE": "/nonexistent/ca.pem"},
-         "KAFKA_SSL_CAFILE"),
-        ({"KAFKA_SSL_CAFILE": __file__}, "KAFKA_SSL_CAFILE"),  # a CA file without TLS
-    ],
-)
-def test_a_bad_security_combination_names_its_key_and_never_the_password(change: dict, key: str) -> None:
-    with pytest.raises(SettingsError) as error:
-        Settings.from_env({**SASL_ENV, **change})
-    assert error.value.key == key and key in str(error.value)
-    assert PASSWORD not in str(error.value)
-
-
-def test_the_worker_refuses_an_incomplete_sasl_setting_and_names_it() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_S")}
-    env.update(KAFKA_SECURITY_PROTOCOL="SASL_SSL", KAFKA_SASL_MECHANISM="PLAIN", KAFKA_SASL_USERNAME=USER)
-    result = subprocess.run([SIGNPOST, "worker"], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "KAFKA_SASL_PASSWORD" in result.stderr
-
-
-def test_security_settings_round_trip_through_as_env(tmp_path: Path) -> None:
-    cafile = tmp_path / "ca.pem"
-    cafile.write_text("not parsed by the settings\n")
-    sasl_ssl = {**SASL_ENV, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SSL_CAFILE": str(cafile)}
-    for env in (SASL_ENV, sasl_ssl, {"KAFKA_SECURITY_PROTOCOL": "ssl", "KAFKA_SSL_CAFILE": str(cafile)}, {}):
-        settings = Settings.from_env(env)
-        assert Settings.from_env(settings.as_env()) == settings
-    assert Settings.from_env({}).security_protocol == "PLAINTEXT"
-    lower = Settings.from_env({**SASL_ENV, "KAFKA_SASL_MECHANISM": "scram-sha-512"})
-    assert lower.sasl_mechanism == "SCRAM-SHA-512"
-
-
-def test_the_password_is_in_no_repr() -> None:
-    settings = Settings.from_env(SASL_ENV)
-    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
-    assert PASSWORD not in repr(faust_credentials(settings))
-
-
-def test_plaintext_gives_no_credentials() -> None:
-    settings = Settings.from_env({})
-    assert aiokafka_options(settings) == {"security_protocol": "PLAINTEXT"}
-    assert faust_credentials(settings) is None
-
-
-def _without_context(options: Any) -> tuple[dict, Any]:
-    options = dict(options)
-    context = options.get("ssl_context")
-    return {k: v for k, v in options.items() if v is not None and k != "ssl_context"}, context
-
-
-@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL", "SSL"])
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
-def test_faust_gets_what_aiokafka_gets(protocol: str, mechanism: str) -> None:
-    """Faust's aiokafka driver turns broker_credentials into the options the decision loop uses itself."""
-    from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
-
-    env = {**SASL_ENV, "KAFKA_SECURITY_PROTOCOL": protocol, "KAFKA_SASL_MECHANISM": mechanism}
-    if protocol == "SSL":
-        env = {"KAFKA_SECURITY_PROTOCOL": "SSL"}
-    settings = Settings.from_env(env)
-    ours, our_context = _without_context(aiokafka_options(settings))
-    fausts, faust_context = _without_context(credentials_to_aiokafka_auth(faust_credentials(settings)))
-    assert ours == fausts
-    assert ours["security_protocol"] == protocol
-    if protocol.startswith("SASL_"):
-        assert (ours["sasl_mechanism"], ours["sasl_plain_username"], ours["sasl_plain_password"]) == (
-            mechanism, USER, PASSWORD)
-    if protocol.endswith("SSL"):
-        for context in (our_context, faust_context):
-            assert isinstance(context, ssl.SSLContext)
-            assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    else:
-        assert our_context is None and faust_context is None
-
-
-def test_the_cafile_is_loaded(tmp_path: Path) -> None:
-    """KAFKA_SSL_CAFILE reaches the TLS context: a file that is no certificate fails there, loudly."""
-    cafile = tmp_path / "ca.pem"
-    cafile.write_text("not a certificate\n")
-    settings = Settings.from_env({"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CAFILE": str(cafile)})
-    with pytest.raises(ssl.SSLError):
-        aiokafka_options(settings)

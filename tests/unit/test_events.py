@@ -5,7 +5,15 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streams.core.events import MAX_DEPTH, MAX_EVENT_BYTES, MAX_QUERY_CHARS, REASONS, Rejection, SearchEvent, decode_event
+from streams.core.events import (
+    MAX_DEPTH,
+    MAX_EVENT_BYTES,
+    MAX_QUERY_CHARS,
+    REASONS,
+    Rejection,
+    SearchEvent,
+    decode_event,
+)
 
 GOOD = {"search_id": "s1", "query": "best pizza near me"}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from streams.core.decide import Decider
 from streams.pipeline import Pipeline, Record
@@ -39,11 +40,12 @@ def test_every_record_becomes_one_decision_or_one_dead_letter(decider: Decider, 
     out: list[tuple[str, bytes | None, int]] = []
     records = [Record("search-events", 0, i, 1, b"k", v) for i, v in enumerate(values)]
     pipeline = Pipeline(decider, "decisions", "dlq")
-    outcome = pipeline.process(records, lambda topic, key, value, headers, partition: out.append((topic, value, partition)))
+    outcome = pipeline.process(
+        records, lambda topic, key, value, headers, partition: out.append((topic, value, partition)))
     assert len(out) == len(records)
-    for record, (topic, value, _) in zip(records, out):
+    for record, (topic, value, _) in zip(records, out, strict=True):
         if topic == "dlq":
             assert value == record.value
         else:
-            assert json.loads(value)["search_id"]
+            assert json.loads(value)["search_id"] == json.loads(record.value)["search_id"]
     assert sum(outcome.dead_letters.values()) + sum(outcome.tiers.values()) == len(records)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,13 @@ def test_a_condition_without_a_trusted_page_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LexiconError) as error:
         load_lexicon(broken_copy(tmp_path, "resources/info_pages.json", drop_grief))
     assert "grief" in str(error.value)
+
+
+def test_a_lexicon_folder_cannot_bring_a_lenient_schema_of_its_own(tmp_path: Path) -> None:
+    broken = broken_copy(tmp_path, "conditions/suicide.json", lambda d: d.update(tier="urgent"))
+    (broken / "schema").mkdir()
+    for name in ("condition", "manifest", "resources"):
+        (broken / "schema" / f"{name}.schema.json").write_text("{}")  # accepts anything
+    with pytest.raises(LexiconError) as error:
+        load_lexicon(broken)
+    assert error.value.file.endswith("suicide.json") and "urgent" in error.value.problem

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from streams.metrics import LATENCY_BUCKETS, BatchHistogram

@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
+from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon
 from streams.core.matcher import Matcher
 
@@ -20,8 +23,10 @@ def test_the_typo_guard_is_current_for_this_lexicon(lexicon: Lexicon) -> None:
     assert not missing, f"run `.venv/bin/python ops/lexicon/typo_guard.py`; unguarded: {sorted(missing)[:20]}"
 
 
-def test_guarded_words_are_not_corrected(lexicon: Lexicon) -> None:
-    matcher = Matcher(lexicon)
-    for word in ("concession", "addition", "artistic", "impression"):
-        assert not matcher.would_correct(word), word
-    assert matcher.would_correct("autsim")
+@pytest.mark.parametrize("word", ["concession", "addition", "artistic", "impression"])
+def test_guarded_words_are_not_corrected(word: str, decider: Decider) -> None:
+    assert not decider.matcher.would_correct(word)
+
+
+def test_a_misspelt_condition_is_corrected(decider: Decider) -> None:
+    assert decider.matcher.would_correct("autsim")
