@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from faust.cli import option
 
 from streams.core.events import Rejection, decode_event
 from streams.core.lexicon import LexiconError, load_lexicon, summary
+from streams.coverage import audit_table, coverage_report, coverage_summary, load_markets, stale_phone_facts
 
 
 def register(app: faust.App, signpost: Any) -> None:
@@ -28,7 +30,27 @@ def register(app: faust.App, signpost: Any) -> None:
             print(f"lexicon-check: FAILED: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         print(json.dumps(summary(loaded), indent=2, ensure_ascii=False))
+        stale = stale_phone_facts(loaded, date.today())
+        for resource, age in stale:
+            if age is not None:
+                print(f"lexicon-check: warning: {resource.id} ({resource.phone}): its source is {age // 30} months "
+                      f"old ({resource.source_date}); re-verify it", file=sys.stderr)
+        if undated := sum(age is None for _, age in stale):
+            print(f"lexicon-check: warning: {undated} phone facts have a source that states no date "
+                  "(`signpost lexicon-audit` lists them first)", file=sys.stderr)
         print("lexicon-check: OK", file=sys.stderr)
+
+    @app.command()
+    async def lexicon_audit(self: Any) -> None:
+        """Every phone fact with its source, the date the source states and when it was checked, oldest first."""
+        print(audit_table(signpost.lexicon, date.today()))
+
+    @app.command(option("--summary", is_flag=True, default=False, help="only the few lines the README shows"))
+    async def coverage(self: Any, summary: bool) -> None:
+        """Countries x (crisis line, emergency number, support and info in a local language); languages x tiers."""
+        markets = load_markets(settings.lexicon_dir)
+        lexicon = signpost.lexicon
+        print(coverage_summary(lexicon, markets) if summary else coverage_report(lexicon, markets))
 
     @app.command()
     async def classify(self: Any) -> None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TypedDict
 
 from streams.core.events import SearchEvent
-from streams.core.lexicon import Lexicon, Resource, ResourceRef
+from streams.core.lexicon import Lexicon, Resource, ResourceRef, country_languages
 from streams.core.matcher import ConditionHit, Match, Matcher
 from streams.core.vocabulary import TIER_RANK, Tier
 
@@ -30,11 +30,22 @@ class Decision(TypedDict):
     decided_at_ms: int
 
 
+EMPTY: frozenset[str] = frozenset()
+
+
 class Decider:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self.matcher = Matcher(lexicon)
         self.version = lexicon.version
+        # Resources with a timetable (not 24/7, not unknown), per country: only these make the order depend on
+        # the clock, so only their countries pay for an open-now check, at most once a minute.
+        self._timed: dict[str | None, tuple[Resource, ...]] = {}
+        for r in lexicon.resources.values():
+            if r.open is not None and not r.open.always:
+                for country in r.countries or (None,):
+                    self._timed[country] = (*self._timed.get(country, ()), r)
+        self._open_ids = lru_cache(maxsize=4096)(self._open_ids_uncached)
         self._resources = lru_cache(maxsize=4096)(self._resources_uncached)
 
     def decide(self, event: SearchEvent, now_ms: int) -> Decision:
@@ -45,7 +56,10 @@ class Decider:
         tier = matches[0].tier if matches else None
         resources: list[ResourceRef] = []
         if matches:
-            resources = list(self._resources(tuple(m.condition for m in matches), event.country, event.language))
+            country = event.country
+            open_ids = self._open_ids(country, now_ms // 60_000) if country in self._timed else EMPTY
+            resources = list(self._resources(tuple(m.condition for m in matches), country, event.language,
+                                             open_ids))
         return {
             "search_id": event.search_id,
             "intercept": tier is not None,
@@ -58,29 +72,62 @@ class Decider:
             "decided_at_ms": now_ms,
         }
 
-    def _resources_uncached(self, condition_ids: tuple[str, ...], country: str | None,
-                            language: str) -> tuple[ResourceRef, ...]:
-        """Ordered help: for crisis the country's lines first (else the international directory), then what
-        serves each condition in the user's country and language, then English pages."""
+    def _open_ids_uncached(self, country: str | None, minute: int) -> frozenset[str]:
+        now_ms = minute * 60_000
+        return frozenset(r.id for r in self._timed[country] if r.open is not None and r.open.is_open(now_ms))
+
+    def _resources_uncached(self, condition_ids: tuple[str, ...], country: str | None, language: str,
+                            open_ids: frozenset[str]) -> tuple[ResourceRef, ...]:
+        """Ordered help. Crisis: the country's lines, open ones first (the emergency number first when every
+        line is closed now), else its emergency number and the international directories. Then what serves each
+        condition, in the searcher's language, else a language of the country, else English."""
         lexicon = self.lexicon
         conditions = [lexicon.conditions[c] for c in condition_ids]
+        spoken = country_languages(country)
+
+        def open_now(r: Resource) -> bool | None:
+            return None if r.open is None else (r.open.always or r.id in open_ids)
+
+        def by_language(r: Resource) -> int:
+            if not r.languages or language in r.languages:
+                return 0
+            return 1 if any(lang in spoken for lang in r.languages) else 2
+
         ordered: list[Resource] = []
         if conditions[0].tier == "crisis":
-            lines = lexicon.crisis_lines(country)
-            ordered += sorted(lines, key=lambda r: (language not in r.languages, r.kind != "hotline"))
-            if not any(r.kind == "hotline" for r in lines):  # no line, or only chat/text: add a way to call
-                ordered += [r for r in lexicon.resources.values() if r.role == "crisis_directory"]
+            lines = sorted(lexicon.crisis_lines(country), key=lambda r: (
+                {True: 0, None: 1, False: 2}[open_now(r)], by_language(r), r.kind != "hotline"))
+            emergency = list(lexicon.of_role("emergency", country))
+            directories = [r for r in lexicon.resources.values() if r.role == "crisis_directory"]
+            if not lines:
+                ordered += emergency + directories
+            elif all(open_now(r) is False for r in lines):
+                ordered += emergency + lines
+            else:
+                ordered += lines
+                if not any(r.kind == "hotline" for r in lines):  # only chat or text: add a way to call
+                    ordered += emergency + directories
         for cond in conditions:
-            serving = [
-                r for r in lexicon.resources.values()
-                if r.role is None and (cond.id in r.conditions or cond.tier in r.tiers)
-                and (not r.countries or country in r.countries)
-            ]
-            ordered += sorted(serving, key=lambda r: (
+            serving = [r for r in lexicon.serving(cond, country) if not (r.role and cond.tier == "crisis")]
+            readable = [r for r in serving if by_language(r) < 2]
+            if not readable:  # English only when nothing in the searcher's or the country's language serves
+                readable = [r for r in serving if "en" in r.languages]
+            ordered += sorted(readable, key=lambda r: (
+                by_language(r),
                 cond.id not in r.conditions,  # condition-specific first
                 r.kind == "info",  # people to talk to before pages to read
-                bool(r.languages) and language not in r.languages,
                 -TIER_RANK.get(r.tiers[0], 0) if r.tiers else 0,
             ))
         unique = list({r.id: r for r in ordered}.values())
-        return tuple(r.public() for r in unique[:MAX_RESOURCES])
+        return tuple(_shown(r, language, spoken, open_now(r)) for r in unique[:MAX_RESOURCES])
+
+
+def _shown(r: Resource, language: str, spoken: tuple[str, ...], open_now: bool | None) -> ResourceRef:
+    shown = r.public()
+    if r.languages:
+        fitting = [lang for lang in r.languages if lang == language] or [
+            lang for lang in r.languages if lang in spoken] or list(r.languages)
+        shown["language"] = fitting[0]
+    if open_now is not None:
+        shown["open_now"] = open_now
+    return shown

@@ -11,13 +11,16 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
 import jsonschema
+from babel.languages import get_official_languages
 
 from streams.core import normalize
+from streams.core.hours import Hours, parse_hours
 from streams.core.vocabulary import CONTACT_KINDS, ResourceKind, Tier
 
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
@@ -58,6 +61,9 @@ class ResourceRef(TypedDict):
     text_keyword: NotRequired[str]
     url: NotRequired[str]
     hours: NotRequired[str]
+    role: NotRequired[str]
+    language: NotRequired[str]  # BCP 47: the language this searcher will get it in
+    open_now: NotRequired[bool]  # absent where the source states no hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,23 +73,27 @@ class Resource:
     title: str
     organization: str
     source: str
-    checked: str
+    checked: str | None  # None: a page not yet compared with its source (never for a phone number)
+    source_date: str | None = None  # the date the source states, if any
     phone: str | None = None
     text_keyword: str | None = None
     url: str | None = None
     countries: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     hours: str | None = None
+    open: Hours | None = None  # None: the source states no hours
+    audience: str | None = None
     tiers: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
     role: str | None = None
+    evidence: str | None = None
     note: str | None = None
 
     def public(self) -> ResourceRef:
         """What a decision carries: enough to render the resource, nothing about how it was checked."""
         shown: dict[str, str] = {"id": self.id, "kind": self.kind, "title": self.title,
                                  "organization": self.organization}
-        for key in ("phone", "text_keyword", "url", "hours"):
+        for key in ("phone", "text_keyword", "url", "hours", "role"):
             value = getattr(self, key)
             if value is not None:
                 shown[key] = value
@@ -98,12 +108,33 @@ class Lexicon:
     typo_guard: frozenset[str]
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
-        return tuple(
-            r for r in self.resources.values() if r.role == "crisis_line" and country in r.countries
-        )
+        return self.of_role("crisis_line", country)
 
-    def countries(self) -> list[str]:
-        return sorted({c for r in self.resources.values() if r.role == "crisis_line" for c in r.countries})
+    def of_role(self, role: str, country: str | None) -> tuple[Resource, ...]:
+        return tuple(r for r in self.resources.values() if r.role == role and country in r.countries)
+
+    def serving(self, cond: Condition, country: str | None) -> list[Resource]:
+        """What serves a condition in a country: resources for it or its tier, national or worldwide, and the
+        country's crisis lines that also offer emotional support (tier support)."""
+        return [
+            r for r in self.resources.values()
+            if (r.role is None or r.role == "crisis_line") and (cond.id in r.conditions or cond.tier in r.tiers)
+            and (country in r.countries if r.role or r.countries else True)
+        ]
+
+    def countries(self, role: str = "crisis_line") -> list[str]:
+        return sorted({c for r in self.resources.values() if r.role == role for c in r.countries})
+
+
+@lru_cache(maxsize=512)
+def country_languages(country: str | None) -> tuple[str, ...]:
+    """The languages a country uses, official and de facto, from Unicode CLDR (babel's copy)."""
+    if country is None:
+        return ()
+    try:
+        return tuple(get_official_languages(country, de_facto=True))
+    except (KeyError, ValueError):
+        return ()
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -187,6 +218,10 @@ def _check_resources(lexicon_dir: Path, resources: dict[str, Resource], origin: 
                 raise LexiconError(origin[res.id], res.id, f"names condition {cid!r}, which does not exist")
         if res.role == "crisis_line" and (not res.countries or res.kind not in CONTACT_KINDS):
             raise LexiconError(origin[res.id], res.id, "a crisis_line needs countries and kind hotline/text/chat")
+        if res.role == "emergency" and (not res.countries or res.kind != "hotline" or not res.phone):
+            raise LexiconError(origin[res.id], res.id, "an emergency number needs countries, kind hotline, a phone")
+        if res.phone is not None and res.checked is None:
+            raise LexiconError(origin[res.id], res.id, "a phone number must say when it was checked (checked)")
         if res.text_keyword is not None and res.kind != "text":
             raise LexiconError(origin[res.id], res.id, "text_keyword is only for kind 'text'")
     for cond in conditions.values():
@@ -234,6 +269,10 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
             if raw["id"] in resources:
                 raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
             fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            try:
+                fields["open"] = parse_hours(raw.get("open"))
+            except (ValueError, KeyError) as exc:
+                raise LexiconError(path, f"{raw['id']} (open)", str(exc)) from None
             resources[raw["id"]] = Resource(**fields)
             origin[raw["id"]] = path
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -16,5 +16,5 @@ ResourceKind = Literal["hotline", "text", "chat", "info", "in_person"]
 RESOURCE_KINDS: tuple[ResourceKind, ...] = get_args(ResourceKind)
 CONTACT_KINDS: tuple[ResourceKind, ...] = ("hotline", "text", "chat")  # a person answers
 
-Role = Literal["crisis_line", "crisis_directory"]
+Role = Literal["crisis_line", "crisis_directory", "emergency"]
 ROLES: tuple[Role, ...] = get_args(Role)

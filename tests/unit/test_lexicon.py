@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streams.core.lexicon import Lexicon, LexiconError, load_lexicon, summary
+from streams.core.lexicon import Lexicon, LexiconError, Resource, load_lexicon, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,10 +37,16 @@ def test_crisis_terms_cover_twelve_languages(lexicon: Lexicon) -> None:
             assert needed <= set(cond.terms), (cond.id, needed - set(cond.terms))
 
 
-def test_crisis_lines_cover_25_countries_and_every_resource_is_sourced_and_dated(lexicon: Lexicon) -> None:
-    assert len(lexicon.countries()) >= 25
-    for resource in lexicon.resources.values():
-        assert resource.source.startswith("http") and len(resource.checked) == 10, resource.id
+def test_crisis_lines_cover_30_countries_and_emergency_numbers_60(lexicon: Lexicon) -> None:
+    assert len(lexicon.countries()) >= 30
+    assert len(lexicon.countries("emergency")) >= 60
+
+
+@pytest.mark.parametrize("resource", load_lexicon().resources.values(), ids=lambda r: r.id)
+def test_every_resource_is_sourced_and_every_phone_number_checked(resource: Resource) -> None:
+    assert resource.source.startswith(("http://", "https://"))
+    if resource.phone is not None:
+        assert resource.checked is not None and len(resource.checked) == 10
 
 
 def test_the_version_names_the_content(lexicon: Lexicon, tmp_path: Path) -> None:
@@ -98,3 +104,41 @@ def test_a_lexicon_folder_cannot_bring_a_lenient_schema_of_its_own(tmp_path: Pat
     with pytest.raises(LexiconError) as error:
         load_lexicon(broken)
     assert error.value.file.endswith("suicide.json") and "urgent" in error.value.problem
+
+
+@pytest.mark.parametrize(("hours", "problem"), [
+    ({"tz": "Mars/Olympus", "weekly": [{"days": "mon", "from": "09:00", "to": "17:00"}]}, "time zone"),
+    ({"tz": "Europe/Rome", "weekly": [{"days": "mon", "from": "22:00", "to": "02:00"}]}, "two spans"),
+    ({"tz": "Europe/Rome", "weekly": [{"days": "mon", "from": "09:00", "to": "25:00"}]}, "time of day"),
+])
+def test_hours_that_cannot_be_read_are_refused_naming_the_entry(tmp_path: Path, hours: dict, problem: str) -> None:
+    def change(lines: list[dict]) -> None:
+        lines[0]["open"] = hours
+
+    broken = broken_copy(tmp_path, "resources/crisis_lines.json", change)
+    with pytest.raises(LexiconError) as error:
+        load_lexicon(broken)
+    assert error.value.file.endswith("crisis_lines.json") and error.value.entry.endswith("(open)")
+    assert problem in error.value.problem
+
+
+def test_a_phone_number_without_a_check_date_is_refused(tmp_path: Path) -> None:
+    broken = broken_copy(tmp_path, "resources/crisis_lines.json", lambda lines: lines[0].update(checked=None))
+    with pytest.raises(LexiconError, match="checked"):
+        load_lexicon(broken)
+
+
+def test_a_weekly_timetable_is_read_in_the_operators_time_zone() -> None:
+    from datetime import datetime
+
+    from streams.core.hours import parse_hours
+
+    hours = parse_hours({"tz": "Asia/Kuala_Lumpur", "weekly": [{"days": "mon-sun", "from": "08:00", "to": "24:00"}]})
+    assert hours is not None
+
+    def at(iso: str) -> bool:
+        return hours.is_open(int(datetime.fromisoformat(iso).timestamp() * 1000))
+
+    assert at("2026-12-01T08:00+08:00") and at("2026-12-01T23:59+08:00") and not at("2026-12-01T07:59+08:00")
+    assert not at("2026-12-01T17:00+00:00")  # 01:00 the next day in Kuala Lumpur
+    assert parse_hours("24/7") is not None and parse_hours(None) is None
