@@ -31,6 +31,7 @@ class Labeled:
     condition: str | None
     kind: str
     why: str = ""
+    source: str | None = None  # the public page the row's phrasing is grounded in
 
 
 @dataclass
