@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NotRequired, TypedDict, cast
 
 import jsonschema
@@ -21,6 +22,7 @@ from babel.languages import get_official_languages
 
 from streams.core import normalize
 from streams.core.hours import Hours, parse_hours
+from streams.core.patterns import EMPTY, Pattern, PatternSet, read_patterns
 from streams.core.vocabulary import CONTACT_KINDS, ResourceKind, Tier
 
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
@@ -106,6 +108,7 @@ class Lexicon:
     conditions: dict[str, Condition]
     resources: dict[str, Resource]
     typo_guard: frozenset[str]
+    patterns: PatternSet = EMPTY
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
         return self.of_role("crisis_line", country)
@@ -259,6 +262,8 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
         raise LexiconError(lexicon_dir / "conditions", "(folder)", "holds no condition")
     _check_terms(files, conditions)
 
+    patterns = _load_patterns(lexicon_dir, conditions, digest)
+
     resource_schema = _schema("resources.schema.json")
     resources: dict[str, Resource] = {}
     origin: dict[str, Path] = {}
@@ -289,7 +294,31 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
         conditions=conditions,
         resources=resources,
         typo_guard=frozenset(normalize.fold(w) for w in guard),
+        patterns=patterns,
     )
+
+
+def _load_patterns(lexicon_dir: Path, conditions: dict[str, Condition], digest: Any) -> PatternSet:
+    schema = _schema("patterns.schema.json")
+    classes: dict[str, tuple[str, ...]] = {}
+    patterns: list[Pattern] = []
+    origin: dict[str, Path] = {}
+    for path in sorted((lexicon_dir / "patterns").glob("*.json")):
+        raw = _read_json(path)
+        _validate(path, raw, schema)
+
+        def fail(entry: str, problem: str, path: Path = path) -> None:
+            raise LexiconError(path, entry, problem)
+
+        more_classes, more = read_patterns(path, raw, conditions, fail)
+        for pattern in more:
+            if pattern.id in origin:
+                fail(f"patterns.{pattern.id}", f"pattern id also used in {origin[pattern.id]}")
+            origin[pattern.id] = path
+        classes.update(more_classes)
+        patterns += more
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return PatternSet(MappingProxyType(classes), tuple(patterns))
 
 
 def summary(lexicon: Lexicon) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 
 from streams.core import normalize
 from streams.core.lexicon import Condition, Lexicon
+from streams.core.patterns import PatternMatcher
 from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
 
 # Scripts written without spaces between words (or, for Hangul, with particles glued to them): their terms
@@ -33,6 +34,7 @@ CORRECTIONS_CACHE_SIZE = 200_000  # search vocabularies are heavy-tailed: words 
 MAX_READINGS = 8
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
+PATTERN_SCORE = 0.9  # a composition of lexicon words, not one of its phrases
 KIND_SCORE: dict[MatchKind, float] = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
 
 
@@ -110,6 +112,7 @@ class Matcher:
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
         self._corrections_cache: dict[str, Fix | None] = {}
         self._guard = lexicon.typo_guard if guard else frozenset()
+        self._patterns = PatternMatcher(lexicon.patterns)
 
     # -- the per-search path -------------------------------------------------------------------------------
 
@@ -148,9 +151,23 @@ class Matcher:
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
+        if self._patterns.active:
+            self._scan_patterns(tokens, found)
         if not found:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
+
+    def _scan_patterns(self, tokens: list[str], found: dict[str, Match]) -> None:
+        """Compositional patterns; a matched look-alike pattern cancels its condition, whatever else matched."""
+        matched = self._patterns.match(tokens)
+        cancelled = {p.condition for p, _ in matched if p.exclude}
+        for pattern, used in matched:
+            cond = pattern.condition
+            if cond not in cancelled and (cond not in found or found[cond].score < PATTERN_SCORE):
+                found[cond] = Match(cond, self._tiers[cond], f"{pattern.id}: {' + '.join(used)}", "pattern",
+                                    PATTERN_SCORE)
+        for cond in cancelled:
+            found.pop(cond, None)
 
     def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: MatchKind | None,
               found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:

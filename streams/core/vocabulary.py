@@ -9,7 +9,7 @@ Tier = Literal["crisis", "support", "info"]
 TIERS: tuple[Tier, ...] = get_args(Tier)
 TIER_RANK: dict[str, int] = {"crisis": 3, "support": 2, "info": 1}  # a search's tier is its highest match's
 
-MatchKind = Literal["exact", "translation", "typo", "coded", "hashtag"]
+MatchKind = Literal["exact", "translation", "typo", "coded", "hashtag", "pattern"]
 MATCH_KINDS: tuple[MatchKind, ...] = get_args(MatchKind)
 
 ResourceKind = Literal["hotline", "text", "chat", "info", "in_person"]
