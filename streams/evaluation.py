@@ -53,6 +53,7 @@ class Report:
     by_tier: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_lang: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_cell: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))  # "language kind"
     decided_as: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     decided_right: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     escalated: int = 0
@@ -98,7 +99,7 @@ def evaluate(decider: Decider, rows: Iterable[Labeled]) -> Report:
             if got == expected:
                 report.decided_right[got] += 1
         for key, table in ((expected or "none", report.by_tier), (row.lang, report.by_lang),
-                           (row.kind, report.by_kind)):
+                           (row.kind, report.by_kind), (f"{row.lang} {row.kind}", report.by_cell)):
             tally = table[key]
             if expected is None:
                 tally.negatives += 1
@@ -114,6 +115,14 @@ def evaluate(decider: Decider, rows: Iterable[Labeled]) -> Report:
         if not ok:
             report.misses.append((row, got, ids))
     return report
+
+
+WEAKEST, CELL_MIN = 5, 5
+
+
+def weakest(report: Report) -> list[tuple[str, Tally]]:
+    cells = [(key, t) for key, t in report.by_cell.items() if t.positives >= CELL_MIN]
+    return sorted(cells, key=lambda kv: (kv[1].recall() or 0.0, -kv[1].positives, kv[0]))[:WEAKEST]
 
 
 def _pct(value: float | None) -> str:
@@ -134,6 +143,9 @@ def render(report: Report, misses: int = 0) -> str:
         for key in sorted(table):
             t = table[key]
             lines.append(f"{key:<12} {t.positives:>9}  {_pct(t.recall())}  {t.negatives:>9}  {_pct(t.fpr())}")
+    lines += ["", f"the {WEAKEST} weakest cells (language and kind, at least {CELL_MIN} searches that want help):"]
+    for key, t in weakest(report):
+        lines.append(f"  {key:<22} {t.positives:>4}  recall {_pct(t.recall())}")
     if misses:
         lines += ["", f"first {misses} misses (label -> decided):"]
         for row, got, ids in report.misses[:misses]:
