@@ -124,7 +124,10 @@ class Matcher:
         phrases, cache = self._phrases, self._corrections_cache
         hits: list[tuple[int, int, Entry]] = []
         fixes: list[tuple[int, Fix]] = []
+        anchors, anchored = self._patterns.anchor_words, False
         for i, token in enumerate(tokens):
+            if token in anchors:
+                anchored = True
             starting = phrases.get(token)
             if starting is not None:
                 for words, entries in starting:
@@ -142,6 +145,7 @@ class Matcher:
             self._scan_corrected(tokens, fixes, found)
         if not folded.isascii() and _UNSPACED.search(folded):
             self._scan_unspaced(folded, found)
+            anchored = anchored or self._patterns.unspaced_anchor(folded)
         if "#" in query:
             for body in normalize.hashtags(unicodedata.normalize("NFKC", query)):
                 self._scan_hashtag(normalize.squash(body), found)
@@ -151,7 +155,7 @@ class Matcher:
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
-        if self._patterns.active:
+        if anchored or (found and not found.keys().isdisjoint(self._patterns.exclusions)):
             self._scan_patterns(tokens, found)
         if not found:
             return []
@@ -159,8 +163,7 @@ class Matcher:
 
     def _scan_patterns(self, tokens: list[str], found: dict[str, Match]) -> None:
         """Compositional patterns; a matched look-alike pattern cancels its condition, whatever else matched."""
-        matched = self._patterns.match(tokens)
-        cancelled = {p.condition for p, _ in matched if p.exclude}
+        matched, cancelled = self._patterns.match(tokens, found.keys())
         for pattern, used in matched:
             cond = pattern.condition
             if cond not in cancelled and (cond not in found or found[cond].score < PATTERN_SCORE):

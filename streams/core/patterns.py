@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,10 +44,7 @@ class Pattern:
     steps: tuple[Step, ...]
     exclude: bool
     why: str
-
-    @property
-    def required(self) -> frozenset[str]:
-        return frozenset(s.word_class for s in self.steps if s.word_class and not s.optional)
+    required: frozenset[str]  # the classes that must all match somewhere in the search
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +84,9 @@ def read_patterns(path: Path, raw: dict[str, Any], conditions: Mapping[str, obje
             steps.append(Step(f"{language}:{name}", optional))
         if steps[0] is GAP or steps[-1] is GAP or any(a is GAP and b is GAP for a, b in itertools.pairwise(steps)):
             fail(entry, "a gap (*) must stand between two classes")
+        required = frozenset(s.word_class for s in steps if s.word_class and not s.optional)
         pattern = Pattern(spec["id"], language, spec["condition"], tuple(steps), spec.get("exclude", False),
-                          spec.get("why", ""))
+                          spec.get("why", ""), required)
         if not pattern.required:
             fail(entry, "every step is optional: the pattern would match any search")
         patterns.append(pattern)
@@ -103,35 +101,38 @@ class Hit(NamedTuple):
 
 
 class PatternMatcher:
+    """Per search, the matcher asks `wanted(tokens)` during its own pass over the words (a set lookup per word);
+    only a search holding an anchor word, or already matching a condition that has look-alike patterns, pays for
+    the scan of every class phrase and the walk of the few patterns anchored there."""
+
     def __init__(self, patterns: PatternSet) -> None:
-        self._automaton: Any = None
-        self._anchored: dict[str, tuple[Pattern, ...]] = {}
-        keyed: dict[str, list[tuple[str, str]]] = {}
-        for name, phrases in patterns.classes.items():
-            for phrase in phrases:
-                key = normalize.phrase(phrase)
-                keyed.setdefault(key if _UNSPACED.search(key) else f" {key} ", []).append((name, phrase))
-        if keyed:
-            automaton = ahocorasick.Automaton()
-            for key, owners in keyed.items():
-                automaton.add_word(key, (len(key), key.startswith(" "), tuple(owners)))
-            automaton.make_automaton()
-            self._automaton = automaton
         anchored: dict[str, list[Pattern]] = {}
+        exclusions: dict[str, list[Pattern]] = {}
         for pattern in patterns.patterns:
-            # Anchor on the required class whose shortest phrase is longest: the one least often matched.
-            anchor = max(pattern.required, key=lambda c: (min(len(p) for p in patterns.classes[c]), c))
-            anchored.setdefault(anchor, []).append(pattern)
+            if pattern.exclude:
+                exclusions.setdefault(pattern.condition, []).append(pattern)
+            else:
+                anchored.setdefault(_anchor(pattern, patterns.classes), []).append(pattern)
         self._anchored = {k: tuple(v) for k, v in anchored.items()}
+        self.exclusions = {k: tuple(v) for k, v in exclusions.items()}
+        used = {s.word_class for p in patterns.patterns for s in p.steps if s.word_class}
+        self._automaton = _automaton({n: patterns.classes[n] for n in used})
+        anchor_keys = [normalize.phrase(phrase) for name in self._anchored for phrase in patterns.classes[name]]
+        self.anchor_words = frozenset(k.split(" ")[0] for k in anchor_keys if not _UNSPACED.search(k))
+        self._unspaced_anchors = _automaton({n: tuple(p for p in patterns.classes[n] if _UNSPACED.search(p))
+                                             for n in self._anchored})
 
     @property
     def active(self) -> bool:
         return self._automaton is not None
 
-    def match(self, tokens: list[str]) -> list[tuple[Pattern, tuple[str, ...]]]:
-        """The patterns the search's words satisfy, each with the lexicon phrases it used."""
-        if self._automaton is None or not tokens:
-            return []
+    def unspaced_anchor(self, folded: str) -> bool:
+        return self._unspaced_anchors is not None and next(self._unspaced_anchors.iter(folded), None) is not None
+
+    def match(self, tokens: list[str], found: Collection[str]) -> tuple[list[tuple[Pattern, tuple[str, ...]]],
+                                                                        set[str]]:
+        """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
+        conditions (of those and of `found`) that a look-alike pattern cancels."""
         text = " " + " ".join(tokens) + " "
         hits: dict[str, list[Hit]] = {}
         for end, (length, spaced, owners) in self._automaton.iter(text):
@@ -140,18 +141,47 @@ class PatternMatcher:
             for name, phrase in owners:
                 hits.setdefault(name, []).append(hit._replace(phrase=phrase))
         if not hits:
-            return []
-        found = []
-        seen: set[str] = set()
-        for name in hits:
+            return [], set()
+        positives = []
+        for name in list(hits):
             for pattern in self._anchored.get(name, ()):
-                if pattern.id in seen or not pattern.required <= hits.keys():
-                    continue
-                seen.add(pattern.id)
-                used = _walk(pattern.steps, 0, None, False, hits, text)
-                if used is not None:
-                    found.append((pattern, used))
-        return found
+                if pattern.required <= hits.keys():
+                    used = _walk(pattern.steps, 0, None, False, hits, text)
+                    if used is not None:
+                        positives.append((pattern, used))
+        conditions = {*found, *(p.condition for p, _ in positives)}
+        cancelled = {c for c in conditions if any(
+            p.required <= hits.keys() and _walk(p.steps, 0, None, False, hits, text) is not None
+            for p in self.exclusions.get(c, ()))}
+        return positives, cancelled
+
+
+def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]]) -> str:
+    """The required class least likely in an ordinary search: the one whose shortest first word is longest ("now",
+    "mi", "i" are everywhere), the later one on a tie (objects such as "die" or "pills" come last)."""
+    required = [s.word_class for s in pattern.steps if s.word_class and not s.optional]
+
+    def shortest_first_word(name: str) -> int:
+        return min(len(normalize.phrase(p).split(" ")[0]) for p in classes[name])
+
+    return max(reversed(required), key=shortest_first_word)
+
+
+def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:
+    """One Aho-Corasick automaton over the phrases of `classes`: spaced phrases as " phrase " (whole words of the
+    search's word text), unspaced ones bare (anywhere)."""
+    keyed: dict[str, list[tuple[str, str]]] = {}
+    for name, phrases in classes.items():
+        for phrase in phrases:
+            key = normalize.phrase(phrase)
+            keyed.setdefault(key if _UNSPACED.search(key) else f" {key} ", []).append((name, phrase))
+    if not keyed:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, owners in keyed.items():
+        automaton.add_word(key, (len(key), key.startswith(" "), tuple(owners)))
+    automaton.make_automaton()
+    return automaton
 
 
 def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: dict[str, list[Hit]],

@@ -61,8 +61,8 @@ def matcher(lexicon_t: Lexicon) -> Matcher:
 
 
 def patterns_of(lexicon: Lexicon, query: str) -> list[tuple[str, tuple[str, ...]]]:
-    found = PatternMatcher(lexicon.patterns).match(normalize.words(normalize.fold(query)))
-    return [(p.id, used) for p, used in found if not p.exclude]
+    found, _ = PatternMatcher(lexicon.patterns).match(normalize.words(normalize.fold(query)), ())
+    return [(p.id, used) for p, used in found]
 
 
 @pytest.mark.parametrize(("query", "why"), [
