@@ -112,7 +112,7 @@ class Matcher:
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
         self._corrections_cache: dict[str, Fix | None] = {}
         self._guard = lexicon.typo_guard if guard else frozenset()
-        self._patterns = PatternMatcher(lexicon.patterns)
+        self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
 
     # -- the per-search path -------------------------------------------------------------------------------
 
@@ -124,10 +124,10 @@ class Matcher:
         phrases, cache = self._phrases, self._corrections_cache
         hits: list[tuple[int, int, Entry]] = []
         fixes: list[tuple[int, Fix]] = []
-        anchors, anchored = self._patterns.anchor_words, False
+        anchors, gates = self._patterns.anchor_words, []
         for i, token in enumerate(tokens):
             if token in anchors:
-                anchored = True
+                gates.append(token)
             starting = phrases.get(token)
             if starting is not None:
                 for words, entries in starting:
@@ -145,7 +145,7 @@ class Matcher:
             self._scan_corrected(tokens, fixes, found)
         if not folded.isascii() and _UNSPACED.search(folded):
             self._scan_unspaced(folded, found)
-            anchored = anchored or self._patterns.unspaced_anchor(folded)
+            gates += self._patterns.unspaced_gates(folded)
         if "#" in query:
             for body in normalize.hashtags(unicodedata.normalize("NFKC", query)):
                 self._scan_hashtag(normalize.squash(body), found)
@@ -155,15 +155,15 @@ class Matcher:
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
-        if anchored or (found and not found.keys().isdisjoint(self._patterns.exclusions)):
-            self._scan_patterns(tokens, found)
+        if gates:
+            self._scan_patterns(tokens, gates, found)
         if not found:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
 
-    def _scan_patterns(self, tokens: list[str], found: dict[str, Match]) -> None:
+    def _scan_patterns(self, tokens: list[str], gates: list[str], found: dict[str, Match]) -> None:
         """Compositional patterns; a matched look-alike pattern cancels its condition, whatever else matched."""
-        matched, cancelled = self._patterns.match(tokens, found.keys())
+        matched, cancelled = self._patterns.match(tokens, gates, found.keys())
         for pattern, used in matched:
             cond = pattern.condition
             if cond not in cancelled and (cond not in found or found[cond].score < PATTERN_SCORE):

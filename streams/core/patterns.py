@@ -36,7 +36,7 @@ class Step(NamedTuple):
 GAP = Step("", True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: one object per pattern
 class Pattern:
     id: str
     language: str
@@ -101,70 +101,89 @@ class Hit(NamedTuple):
 
 
 class PatternMatcher:
-    """Per search, the matcher asks `wanted(tokens)` during its own pass over the words (a set lookup per word);
-    only a search holding an anchor word, or already matching a condition that has look-alike patterns, pays for
-    the scan of every class phrase and the walk of the few patterns anchored there."""
+    """Every pattern, positive or look-alike, is gated by the key words of its anchor class (`anchor_words`): the
+    matcher notes, in its own pass over the search's words, the words that open a gate (a set lookup per word).
+    Only then are the gated patterns' languages scanned, each with its own automaton, and those patterns walked;
+    a look-alike pattern is walked only when its condition matched."""
 
-    def __init__(self, patterns: PatternSet) -> None:
-        anchored: dict[str, list[Pattern]] = {}
-        exclusions: dict[str, list[Pattern]] = {}
+    def __init__(self, patterns: PatternSet, common_words: frozenset[str] = frozenset()) -> None:
+        gates: dict[str, set[Pattern]] = {}
+        unspaced: dict[str, list[str]] = {}
         for pattern in patterns.patterns:
-            if pattern.exclude:
-                exclusions.setdefault(pattern.condition, []).append(pattern)
-            else:
-                anchored.setdefault(_anchor(pattern, patterns.classes), []).append(pattern)
-        self._anchored = {k: tuple(v) for k, v in anchored.items()}
-        self.exclusions = {k: tuple(v) for k, v in exclusions.items()}
-        used = {s.word_class for p in patterns.patterns for s in p.steps if s.word_class}
-        self._automaton = _automaton({n: patterns.classes[n] for n in used})
-        anchor_keys = [normalize.phrase(phrase) for name in self._anchored for phrase in patterns.classes[name]]
-        self.anchor_words = frozenset(k.split(" ")[0] for k in anchor_keys if not _UNSPACED.search(k))
-        self._unspaced_anchors = _automaton({n: tuple(p for p in patterns.classes[n] if _UNSPACED.search(p))
-                                             for n in self._anchored})
+            anchor = _anchor(pattern, patterns.classes, common_words)
+            for phrase in patterns.classes[anchor]:
+                key = normalize.phrase(phrase)
+                if _UNSPACED.search(key):
+                    unspaced.setdefault(anchor, []).append(phrase)
+                    key = "\0" + anchor  # unspaced gates open through their own automaton, by class
+                else:
+                    key = _key_word(key, common_words)  # a phrase matches only where its least common word is
+                gates.setdefault(key, set()).add(pattern)
+        self._gates = {k: tuple(sorted(v, key=lambda p: p.id)) for k, v in gates.items()}
+        self.anchor_words = frozenset(k for k in gates if not k.startswith("\0"))
+        self._unspaced = _automaton({n: tuple(p) for n, p in unspaced.items()})
+        by_language: dict[str, set[str]] = {}
+        for pattern in patterns.patterns:
+            by_language.setdefault(pattern.language, set()).update(s.word_class for s in pattern.steps if s.word_class)
+        self._automata = {lang: _automaton({n: patterns.classes[n] for n in names})
+                          for lang, names in by_language.items()}
+        self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
 
     @property
     def active(self) -> bool:
-        return self._automaton is not None
+        return bool(self._automata)
 
-    def unspaced_anchor(self, folded: str) -> bool:
-        return self._unspaced_anchors is not None and next(self._unspaced_anchors.iter(folded), None) is not None
+    def unspaced_gates(self, folded: str) -> list[str]:
+        if self._unspaced is None:
+            return []
+        return ["\0" + name for _, (_, _, owners) in self._unspaced.iter(folded) for name, _ in owners]
 
-    def match(self, tokens: list[str], found: Collection[str]) -> tuple[list[tuple[Pattern, tuple[str, ...]]],
-                                                                        set[str]]:
+    def match(self, tokens: list[str], gates: list[str], found: Collection[str]) -> tuple[
+            list[tuple[Pattern, tuple[str, ...]]], set[str]]:
         """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
         conditions (of those and of `found`) that a look-alike pattern cancels."""
+        gated = {p for gate in gates for p in self._gates.get(gate, ())}
+        positive = [p for p in gated if not p.exclude]
+        lookalikes = [p for p in gated if p.exclude]
+        if not positive and not any(p.condition in found for p in lookalikes):
+            return [], set()
         text = " " + " ".join(tokens) + " "
         hits: dict[str, list[Hit]] = {}
-        for end, (length, spaced, owners) in self._automaton.iter(text):
-            start = end - length + 1
-            hit = Hit(start + 1, end, "", True) if spaced else Hit(start, end + 1, "", False)
-            for name, phrase in owners:
-                hits.setdefault(name, []).append(hit._replace(phrase=phrase))
-        if not hits:
-            return [], set()
+        for language in {p.language for p in gated}:
+            for end, (length, spaced, owners) in self._automata[language].iter(text):
+                start = end - length + 1
+                hit = Hit(start + 1, end, "", True) if spaced else Hit(start, end + 1, "", False)
+                for name, phrase in owners:
+                    hits.setdefault(name, []).append(hit._replace(phrase=phrase))
         positives = []
-        for name in list(hits):
-            for pattern in self._anchored.get(name, ()):
-                if pattern.required <= hits.keys():
-                    used = _walk(pattern.steps, 0, None, False, hits, text)
-                    if used is not None:
-                        positives.append((pattern, used))
+        for pattern in sorted(positive, key=lambda p: p.id):
+            if pattern.required <= hits.keys():
+                used = _walk(pattern.steps, 0, None, False, hits, text)
+                if used is not None:
+                    positives.append((pattern, used))
         conditions = {*found, *(p.condition for p, _ in positives)}
-        cancelled = {c for c in conditions if any(
-            p.required <= hits.keys() and _walk(p.steps, 0, None, False, hits, text) is not None
-            for p in self.exclusions.get(c, ()))}
+        cancelled = {p.condition for p in lookalikes if p.condition in conditions
+                     and p.required <= hits.keys() and _walk(p.steps, 0, None, False, hits, text) is not None}
         return positives, cancelled
 
 
-def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]]) -> str:
-    """The required class least likely in an ordinary search: the one whose shortest first word is longest ("now",
-    "mi", "i" are everywhere), the later one on a tie (objects such as "die" or "pills" come last)."""
+def _key_word(key: str, common: frozenset[str]) -> str:
+    """The word of a phrase least likely in an ordinary search: its longest uncommon word, else its longest."""
+    words = key.split(" ")
+    return max([w for w in words if w not in common] or words, key=len)
+
+
+def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: frozenset[str]) -> str:
+    """The required class least likely in an ordinary search: the one with the fewest phrases made only of common
+    words ("how to", "in", "best"), then the one whose shortest key word is longest, then the later one (objects
+    such as "die" or "pills" come last)."""
     required = [s.word_class for s in pattern.steps if s.word_class and not s.optional]
 
-    def shortest_first_word(name: str) -> int:
-        return min(len(normalize.phrase(p).split(" ")[0]) for p in classes[name])
+    def rarity(name: str) -> tuple[int, int]:
+        keys = [_key_word(normalize.phrase(p), common) for p in classes[name]]
+        return -sum(k in common for k in keys), min(len(k) for k in keys)
 
-    return max(reversed(required), key=shortest_first_word)
+    return max(reversed(required), key=rarity)
 
 
 def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:

@@ -22,7 +22,7 @@ SPEC = {
     "classes": {
         "self": ["i", "i'm"],
         "want": ["want to", "wanna", "would rather", "wish i could"],
-        "end": ["die", "not exist", "disappear forever"],
+        "end": ["die", "not exist", "disappear forever", "fade to grey"],
         "quantity": ["how many", "how much"],
         "substance": ["tylenol", "sleeping pills"],
         "die": ["to die", "to overdose"],
@@ -61,7 +61,11 @@ def matcher(lexicon_t: Lexicon) -> Matcher:
 
 
 def patterns_of(lexicon: Lexicon, query: str) -> list[tuple[str, tuple[str, ...]]]:
-    found, _ = PatternMatcher(lexicon.patterns).match(normalize.words(normalize.fold(query)), ())
+    matcher = PatternMatcher(lexicon.patterns, lexicon.common_words)
+    folded = normalize.fold(query)
+    tokens = normalize.words(folded)
+    gates = [t for t in tokens if t in matcher.anchor_words] + matcher.unspaced_gates(folded)
+    found, _ = matcher.match(tokens, gates, ())
     return [(p.id, used) for p, used in found]
 
 
@@ -93,9 +97,9 @@ def test_a_look_alike_pattern_cancels_even_a_term_match(matcher: Matcher) -> Non
 
 
 def test_a_pattern_match_names_the_pattern_and_the_lexicons_words_never_the_search(matcher: Matcher) -> None:
-    match = next(m for m in matcher.match("I would RATHER not exist!!") if m.condition == "suicide")
+    match = next(m for m in matcher.match("I would RATHER fade to GREY!!") if m.condition == "suicide")
     assert (match.kind, match.tier) == ("pattern", "crisis")
-    assert match.term == "en-t-self-want-end: i + would rather + not exist"
+    assert match.term == "en-t-self-want-end: i + would rather + fade to grey"
 
 
 @pytest.mark.parametrize(("change", "entry", "problem"), [

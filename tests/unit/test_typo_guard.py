@@ -23,6 +23,15 @@ def test_the_typo_guard_is_current_for_this_lexicon(lexicon: Lexicon) -> None:
     assert not missing, f"run `.venv/bin/python ops/lexicon/typo_guard.py`; unguarded: {sorted(missing)[:20]}"
 
 
+def test_the_common_word_list_is_current_for_this_lexicon(lexicon: Lexicon) -> None:
+    spec = importlib.util.spec_from_file_location("typo_guard", ROOT / "ops/lexicon/typo_guard.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert set(module.common_words(Matcher(lexicon, guard=False))) == lexicon.common_words, (
+        "run `.venv/bin/python ops/lexicon/typo_guard.py`")
+
+
 @pytest.mark.parametrize("word", ["concession", "addition", "artistic", "impression"])
 def test_guarded_words_are_not_corrected(word: str, decider: Decider) -> None:
     assert not decider.matcher.would_correct(word)
