@@ -31,6 +31,7 @@ TYPO_MIN_LENGTH = 6  # shorter words have too many ordinary neighbours one edit 
 PHRASE_TYPO_MIN_LENGTH = 4  # ... unless the word sits in a phrase whose other words must match too ("slef harm")
 TYPO_MAX_LENGTH = 24
 CORRECTIONS_CACHE_SIZE = 200_000  # search vocabularies are heavy-tailed: words recur, so corrections are memoized
+MATCH_CACHE_SIZE = 50_000  # ... and so do whole searches: a repeated one costs a dictionary lookup
 MAX_READINGS = 8
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
@@ -111,12 +112,22 @@ class Matcher:
                     index.setdefault(deletion, set()).add(word)
         self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
         self._corrections_cache: dict[str, Fix | None] = {}
+        self._match_cache: dict[str, tuple[Match, ...]] = {}
         self._guard = lexicon.typo_guard if guard else frozenset()
         self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
 
     # -- the per-search path -------------------------------------------------------------------------------
 
     def match(self, query: str) -> list[Match]:
+        """The conditions a search is about, most urgent first (memoized: the same search, the same answer)."""
+        cached = self._match_cache.get(query)
+        if cached is None:
+            if len(self._match_cache) >= MATCH_CACHE_SIZE:
+                self._match_cache.clear()
+            cached = self._match_cache[query] = tuple(self._match(query))
+        return list(cached)
+
+    def _match(self, query: str) -> list[Match]:
         folded = normalize.fold(query)
         tokens = normalize.words(folded)
         found: dict[str, Match] = {}
@@ -155,22 +166,27 @@ class Matcher:
         coded = normalize.decoded(folded, tokens)
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
-        if gates:
+        if gates or (found and not found.keys().isdisjoint(self._patterns.exclusions)):
             self._scan_patterns(tokens, gates, found)
         if not found:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
 
     def _scan_patterns(self, tokens: list[str], gates: list[str], found: dict[str, Match]) -> None:
-        """Compositional patterns; a matched look-alike pattern cancels its condition, whatever else matched."""
+        """Compositional patterns. A matched look-alike pattern cancels its condition within its own span: the
+        rest of the search is matched again, and the condition stands if it matches there."""
         matched, cancelled = self._patterns.match(tokens, gates, found.keys())
         for pattern, used in matched:
             cond = pattern.condition
-            if cond not in cancelled and (cond not in found or found[cond].score < PATTERN_SCORE):
+            if cond not in found or found[cond].score < PATTERN_SCORE:
                 found[cond] = Match(cond, self._tiers[cond], f"{pattern.id}: {' + '.join(used)}", "pattern",
                                     PATTERN_SCORE)
-        for cond in cancelled:
+        for cond, rest in cancelled.items():
             found.pop(cond, None)
+            if rest.strip() and rest.strip() != " ".join(tokens):
+                again = next((m for m in self._match(rest) if m.condition == cond), None)
+                if again is not None:
+                    found[cond] = again
 
     def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: MatchKind | None,
               found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:

@@ -106,8 +106,10 @@ class PatternMatcher:
     Only then are the gated patterns' languages scanned, each with its own automaton, and those patterns walked;
     a look-alike pattern is walked only when its condition matched."""
 
-    def __init__(self, patterns: PatternSet, common_words: frozenset[str] = frozenset()) -> None:
+    def __init__(self, patterns: PatternSet, common_words: Mapping[str, float] | None = None) -> None:
+        common_words = common_words or {}
         gates: dict[str, set[Pattern]] = {}
+        lookalike_words: set[str] = set()
         unspaced: dict[str, list[str]] = {}
         for pattern in patterns.patterns:
             anchor = _anchor(pattern, patterns.classes, common_words)
@@ -118,9 +120,15 @@ class PatternMatcher:
                     key = "\0" + anchor  # unspaced gates open through their own automaton, by class
                 else:
                     key = _key_word(key, common_words)  # a phrase matches only where its least common word is
+                    if pattern.exclude:
+                        lookalike_words.add(key)
                 gates.setdefault(key, set()).add(pattern)
-        self._gates = {k: tuple(sorted(v, key=lambda p: p.id)) for k, v in gates.items()}
-        self.anchor_words = frozenset(k for k in gates if not k.startswith("\0"))
+        self._gates: dict[str, tuple[tuple[tuple[frozenset[str], ...], tuple[Pattern, ...]], ...]] = {}
+        # Words that open a positive pattern's gate: the matcher looks each search word up here. A look-alike's
+        # gate matters only once its condition matched, so `lookalike_words` is consulted only then.
+        self.anchor_words = frozenset(k for k, ps in gates.items()
+                                      if not k.startswith("\0") and any(not p.exclude for p in ps))
+        self.lookalike_words = frozenset(lookalike_words)
         self._unspaced = _automaton({n: tuple(p) for n, p in unspaced.items()})
         by_language: dict[str, set[str]] = {}
         for pattern in patterns.patterns:
@@ -128,10 +136,36 @@ class PatternMatcher:
         self._automata = {lang: _automaton({n: patterns.classes[n] for n in names})
                           for lang, names in by_language.items()}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
+        # With each gated pattern, the key words of each class it requires (classes with unspaced phrases left
+        # out): it is scanned for only if every one of those classes has a key word among the search's words.
+        keys: dict[str, frozenset[str] | None] = {}
+        for name, phrases in patterns.classes.items():
+            folded = [normalize.phrase(p) for p in phrases]
+            keys[name] = None if any(_UNSPACED.search(k) for k in folded) else frozenset(
+                _key_word(k, common_words) for k in folded)
+        for gate, gated in gates.items():
+            by_needs: dict[tuple[frozenset[str], ...], list[Pattern]] = {}
+            for p in sorted(gated, key=lambda p: p.id):
+                needs = tuple(sorted({k for c in p.required if (k := keys[c]) is not None}, key=len))
+                by_needs.setdefault(needs, []).append(p)  # patterns needing the same classes: checked once
+            self._gates[gate] = tuple((needs, tuple(ps)) for needs, ps in by_needs.items())
 
     @property
     def active(self) -> bool:
         return bool(self._automata)
+
+    def _gated(self, gates: list[str], words: set[str], lookalikes: bool) -> list[Pattern]:
+        """The patterns (positive, or look-alike) behind these gates whose every required class has a key word
+        among the search's words."""
+        gated: dict[str, Pattern] = {}
+        for gate in gates:
+            for needs, patterns in self._gates.get(gate, ()):
+                for need in needs:
+                    if words.isdisjoint(need):
+                        break
+                else:
+                    gated.update((p.id, p) for p in patterns if p.exclude is lookalikes)
+        return list(gated.values())
 
     def unspaced_gates(self, folded: str) -> list[str]:
         if self._unspaced is None:
@@ -139,17 +173,22 @@ class PatternMatcher:
         return ["\0" + name for _, (_, _, owners) in self._unspaced.iter(folded) for name, _ in owners]
 
     def match(self, tokens: list[str], gates: list[str], found: Collection[str]) -> tuple[
-            list[tuple[Pattern, tuple[str, ...]]], set[str]]:
+            list[tuple[Pattern, tuple[str, ...]]], dict[str, str]]:
         """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
-        conditions (of those and of `found`) that a look-alike pattern cancels."""
-        gated = {p for gate in gates for p in self._gates.get(gate, ())}
-        positive = [p for p in gated if not p.exclude]
-        lookalikes = [p for p in gated if p.exclude]
+        conditions (of those and of `found`) that a look-alike pattern cancels, each with the search's words less
+        the look-alike's span: a condition still matched there stands ("suicide squad i want to die")."""
+        words = set(tokens)
+        positive = self._gated(gates, words, lookalikes=False)
+        if not positive and not (found and not self.exclusions.isdisjoint(found)):
+            return [], {}
+        # Look-alikes matter once a condition matched, by a term or by a positive pattern found just now.
+        lookalike_gates = [t for t in tokens if t in self.lookalike_words] + [g for g in gates if g[0] == "\0"]
+        lookalikes = self._gated(lookalike_gates, words, lookalikes=True)
         if not positive and not any(p.condition in found for p in lookalikes):
-            return [], set()
+            return [], {}
         text = " " + " ".join(tokens) + " "
         hits: dict[str, list[Hit]] = {}
-        for language in {p.language for p in gated}:
+        for language in {p.language for p in (*positive, *lookalikes)}:
             for end, (length, spaced, owners) in self._automata[language].iter(text):
                 start = end - length + 1
                 hit = Hit(start + 1, end, "", True) if spaced else Hit(start, end + 1, "", False)
@@ -160,30 +199,40 @@ class PatternMatcher:
             if pattern.required <= hits.keys():
                 used = _walk(pattern.steps, 0, None, False, hits, text)
                 if used is not None:
-                    positives.append((pattern, used))
+                    positives.append((pattern, tuple(h.phrase for h in used)))
         conditions = {*found, *(p.condition for p, _ in positives)}
-        cancelled = {p.condition for p in lookalikes if p.condition in conditions
-                     and p.required <= hits.keys() and _walk(p.steps, 0, None, False, hits, text) is not None}
+        cancelled: dict[str, str] = {}  # condition -> the search's words with the look-alike's span blanked
+        for pattern in lookalikes:
+            if pattern.condition in conditions and pattern.required <= hits.keys():
+                used = _walk(pattern.steps, 0, None, False, hits, text)
+                if used is not None:
+                    rest = cancelled.get(pattern.condition, text)
+                    cancelled[pattern.condition] = rest[:used[0].start] + " " * (used[-1].end - used[0].start) \
+                        + rest[used[-1].end:]
         return positives, cancelled
 
 
-def _key_word(key: str, common: frozenset[str]) -> str:
-    """The word of a phrase least likely in an ordinary search: its longest uncommon word, else its longest."""
-    words = key.split(" ")
-    return max([w for w in words if w not in common] or words, key=len)
+RARE_ZIPF = 1.0  # what a word outside the common-word list counts as (Zipf 1: about once in 100 million words)
 
 
-def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: frozenset[str]) -> str:
-    """The required class least likely in an ordinary search: the one with the fewest phrases made only of common
-    words ("how to", "in", "best"), then the one whose shortest key word is longest, then the later one (objects
-    such as "die" or "pills" come last)."""
+def _zipf(word: str, common: Mapping[str, float]) -> float:
+    return common.get(word, RARE_ZIPF - len(word) / 100)  # among rare words, a longer one is rarer
+
+
+def _key_word(key: str, common: Mapping[str, float]) -> str:
+    """The word of a phrase least likely in an ordinary search (a phrase can match only where all its words are)."""
+    return min(reversed(key.split(" ")), key=lambda w: _zipf(w, common))
+
+
+def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Mapping[str, float]) -> str:
+    """The required class least likely in an ordinary search: the smallest sum of its phrases' key-word
+    frequencies; the later class on a tie (objects such as "die" or "pills" come last)."""
     required = [s.word_class for s in pattern.steps if s.word_class and not s.optional]
 
-    def rarity(name: str) -> tuple[int, int]:
-        keys = [_key_word(normalize.phrase(p), common) for p in classes[name]]
-        return -sum(k in common for k in keys), min(len(k) for k in keys)
+    def expected(name: str) -> float:
+        return sum(10 ** _zipf(_key_word(normalize.phrase(p), common), common) for p in classes[name])
 
-    return max(reversed(required), key=rarity)
+    return min(reversed(required), key=expected)
 
 
 def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:
@@ -204,8 +253,8 @@ def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:
 
 
 def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: dict[str, list[Hit]],
-          text: str) -> tuple[str, ...] | None:
-    """The phrases that satisfy steps[i:] after `prev`, or None."""
+          text: str) -> tuple[Hit, ...] | None:
+    """The hits that satisfy steps[i:] after `prev`, or None."""
     if i == len(steps):
         return ()
     step = steps[i]
@@ -215,7 +264,7 @@ def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: di
         if prev is None or _follows(prev, hit, gap, text):
             rest = _walk(steps, i + 1, hit, False, hits, text)
             if rest is not None:
-                return (hit.phrase, *rest)
+                return (hit, *rest)
     return _walk(steps, i + 1, prev, gap, hits, text) if step.optional else None
 
 

@@ -62,3 +62,34 @@ def test_heldout_support_and_info_recall_stay_above_92_percent(heldout: Report, 
 
 def test_heldout_false_positive_rate_is_at_most_3_percent(heldout: Report) -> None:
     assert heldout.negatives.fpr() <= 0.03
+
+
+@pytest.fixture(scope="module")
+def world(decider: Decider) -> Report:
+    return evaluate(decider, load_labeled(EVAL / "heldout-world.jsonl"))
+
+
+def test_every_row_of_the_development_and_world_sets_says_where_it_came_from() -> None:
+    for name in ("queries.jsonl", "heldout-world.jsonl"):
+        assert all(r.source for r in load_labeled(EVAL / name)), name
+
+
+def test_the_development_set_has_4000_searches_in_30_languages() -> None:
+    rows = load_labeled(EVAL / "queries.jsonl")
+    assert len(rows) >= 4000
+    assert len({r.lang for r in rows if r.tier == "crisis"}) >= 30
+
+
+# The world held-out set's floors hold what 2026-12-01 reached, against regressions; issue 11's targets (crisis
+# 0.97, support and info 0.92, look-alikes 0.02) are far above them, and tests/eval/README.md says how far.
+def test_world_heldout_crisis_recall_does_not_regress_below_55_percent(world: Report) -> None:
+    assert world.by_tier["crisis"].recall() >= 0.55
+
+
+def test_world_heldout_support_and_info_recall_does_not_regress_below_65_percent(world: Report) -> None:
+    support, info = world.by_tier["support"], world.by_tier["info"]
+    assert (support.found + info.found) / (support.positives + info.positives) >= 0.65
+
+
+def test_world_heldout_false_positive_rate_is_at_most_2_percent(world: Report) -> None:
+    assert world.negatives.fpr() <= 0.02

@@ -28,6 +28,8 @@ SPEC = {
         "die": ["to die", "to overdose"],
         "symptom": ["overdose symptoms", "side effects"],
         "wish": ["死にたい"],
+        "suicide_word": ["suicide"],
+        "squad": ["squad", "squad cast"],
         "really": ["本当に"],
     },
     "patterns": [
@@ -36,6 +38,8 @@ SPEC = {
          "why": "method question"},
         {"id": "en-t-symptoms", "condition": "suicide", "exclude": True, "sequence": ["substance", "symptom"],
          "why": "a medical question"},
+        {"id": "en-t-film", "condition": "suicide", "exclude": True, "sequence": ["suicide_word", "squad"],
+         "why": "a film"},
         {"id": "en-t-unspaced", "condition": "suicide", "sequence": ["really", "*", "wish"], "why": "unspaced"},
     ],
 }
@@ -91,9 +95,11 @@ def test_a_pattern_does_not_match_outside_its_sequence(matcher: Matcher, query: 
     assert not any(m.condition == "suicide" for m in matcher.match(query)), why
 
 
-def test_a_look_alike_pattern_cancels_even_a_term_match(matcher: Matcher) -> None:
+def test_a_look_alike_pattern_cancels_a_term_match_inside_its_span_only(matcher: Matcher) -> None:
     assert "suicide" in {m.condition for m in matcher.match("suicide")}
-    assert "suicide" not in {m.condition for m in matcher.match("tylenol overdose symptoms suicide")}
+    assert "suicide" not in {m.condition for m in matcher.match("suicide squad cast")}
+    assert "suicide" in {m.condition for m in matcher.match("suicide squad i want to die")}
+    assert "suicide" in {m.condition for m in matcher.match("tylenol overdose symptoms suicide")}
 
 
 def test_a_pattern_match_names_the_pattern_and_the_lexicons_words_never_the_search(matcher: Matcher) -> None:
