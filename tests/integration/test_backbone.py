@@ -10,13 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import orjson
-import pytest
 
 from streams.settings import Settings
 from tests.support.kafka import read_all, read_until, until
 from tests.support.worker import ROOT, SIGNPOST, metric, worker_env
-
-pytestmark = pytest.mark.asyncio
 
 BAD_RECORDS = {
     "not_json": b"{not json",
