@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from streams.core.lexicon import Lexicon, Resource, country_languages
+from streams.core.lexicon import Lexicon
+from streams.core.resources import Resource, country_languages
 
 STALE_AFTER_DAYS = 548  # 18 months: a phone fact whose source is older is re-verified first
 

@@ -10,8 +10,9 @@ from functools import lru_cache
 from typing import TypedDict
 
 from streams.core.events import SearchEvent
-from streams.core.lexicon import Lexicon, Resource, ResourceRef, country_languages
+from streams.core.lexicon import Lexicon
 from streams.core.matcher import ConditionHit, Match, Matcher
+from streams.core.resources import Resource, ResourceRef, country_languages
 from streams.core.vocabulary import TIER_RANK, Tier
 
 MAX_RESOURCES = 8

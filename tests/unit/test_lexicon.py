@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from streams.core.lexicon import Lexicon, LexiconError, Resource, load_lexicon, summary
+from streams.core.lexicon import Lexicon, LexiconError, load_lexicon, summary
+from streams.core.resources import Resource
 
 ROOT = Path(__file__).resolve().parents[2]
 
