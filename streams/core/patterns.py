@@ -103,7 +103,7 @@ class Hit(NamedTuple):
 class PatternMatcher:
     """Every pattern, positive or look-alike, is gated by the key words of its anchor class (`anchor_words`): the
     matcher notes, in its own pass over the search's words, the words that open a gate (a set lookup per word).
-    Only then are the gated patterns' languages scanned, each with its own automaton, and those patterns walked;
+    Only then is the search scanned once for the phrases of the classes those patterns use, and they are walked;
     a look-alike pattern is walked only when its condition matched."""
 
     def __init__(self, patterns: PatternSet, common_words: Mapping[str, float] | None = None) -> None:
@@ -130,11 +130,9 @@ class PatternMatcher:
                                       if not k.startswith("\0") and any(not p.exclude for p in ps))
         self.lookalike_words = frozenset(lookalike_words)
         self._unspaced = _automaton({n: tuple(p) for n, p in unspaced.items()})
-        by_language: dict[str, set[str]] = {}
-        for pattern in patterns.patterns:
-            by_language.setdefault(pattern.language, set()).update(s.word_class for s in pattern.steps if s.word_class)
-        self._automata = {lang: _automaton({n: patterns.classes[n] for n in names})
-                          for lang, names in by_language.items()}
+        self._automaton = _automaton({n: patterns.classes[n] for n in {
+            s.word_class for p in patterns.patterns for s in p.steps if s.word_class}})
+        self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class) for p in patterns.patterns}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
         # With each gated pattern, the key words of each class it requires (classes with unspaced phrases left
         # out): it is scanned for only if every one of those classes has a key word among the search's words.
@@ -152,7 +150,7 @@ class PatternMatcher:
 
     @property
     def active(self) -> bool:
-        return bool(self._automata)
+        return self._automaton is not None
 
     def _gated(self, gates: list[str], words: set[str], lookalikes: bool) -> list[Pattern]:
         """The patterns (positive, or look-alike) behind these gates whose every required class has a key word
@@ -188,12 +186,12 @@ class PatternMatcher:
             return [], {}
         text = " " + " ".join(tokens) + " "
         hits: dict[str, list[Hit]] = {}
-        for language in {p.language for p in (*positive, *lookalikes)}:
-            for end, (length, spaced, owners) in self._automata[language].iter(text):
-                start = end - length + 1
-                hit = Hit(start + 1, end, "", True) if spaced else Hit(start, end + 1, "", False)
-                for name, phrase in owners:
-                    hits.setdefault(name, []).append(hit._replace(phrase=phrase))
+        needed = frozenset().union(*(self._classes[p.id] for p in (*positive, *lookalikes)))
+        for end, (length, spaced, owners) in self._automaton.iter(text):  # one scan, whatever the languages
+            start, stop = (end - length + 2, end) if spaced else (end - length + 1, end + 1)
+            for name, phrase in owners:
+                if name in needed:
+                    hits.setdefault(name, []).append(Hit(start, stop, phrase, spaced))
         positives = []
         for pattern in sorted(positive, key=lambda p: p.id):
             if pattern.required <= hits.keys():
