@@ -24,9 +24,7 @@ from streams.core.lexicon import Condition, Lexicon
 from streams.core.patterns import PatternMatcher
 from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
 
-# Scripts written without spaces between words (or, for Hangul, with particles glued to them): their terms
-# match anywhere, not only on word boundaries.
-_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_UNSPACED = normalize.UNSPACED
 TYPO_MIN_LENGTH = 6  # shorter words have too many ordinary neighbours one edit away ...
 PHRASE_TYPO_MIN_LENGTH = 4  # ... unless the word sits in a phrase whose other words must match too ("slef harm")
 TYPO_MAX_LENGTH = 24

@@ -21,6 +21,9 @@ _CONFUSABLES = str.maketrans(
         "α": "a", "ε": "e", "ο": "o", "ρ": "p", "τ": "t", "ι": "i", "κ": "k", "ν": "v", "υ": "u",
     }
 )
+# Scripts written without spaces between words (or, for Hangul, with particles glued to them): their phrases
+# match anywhere, not only on word boundaries.
+UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
 _NON_LATIN_LETTER = re.compile(r"[\u0370-\u04ff]")
 

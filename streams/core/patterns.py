@@ -13,7 +13,6 @@ most GAP_WORDS words (GAP_CHARS characters in unspaced scripts); `exclude` patte
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from streams.core import normalize
 
 GAP_WORDS = 3
 GAP_CHARS = 8
-_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_UNSPACED = normalize.UNSPACED
 
 
 class Step(NamedTuple):
@@ -147,10 +146,6 @@ class PatternMatcher:
                 needs = tuple(sorted({k for c in p.required if (k := keys[c]) is not None}, key=len))
                 by_needs.setdefault(needs, []).append(p)  # patterns needing the same classes: checked once
             self._gates[gate] = tuple((needs, tuple(ps)) for needs, ps in by_needs.items())
-
-    @property
-    def active(self) -> bool:
-        return self._automaton is not None
 
     def _gated(self, gates: list[str], words: set[str], lookalikes: bool) -> list[Pattern]:
         """The patterns (positive, or look-alike) behind these gates whose every required class has a key word
