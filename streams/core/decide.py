@@ -47,7 +47,14 @@ class Decider:
                 for country in r.countries or (None,):
                     self._timed[country] = (*self._timed.get(country, ()), r)
         self._open_ids = lru_cache(maxsize=4096)(self._open_ids_uncached)
-        self._resources = lru_cache(maxsize=4096)(self._resources_uncached)
+        # Orders are memoized per (conditions, country, language, lines open): the dicts they hold are shared
+        # between decisions, never changed after they are made.
+        self._resources = lru_cache(maxsize=32_768)(self._resources_uncached)
+        self._serving = lru_cache(maxsize=8192)(
+            lambda cid, country: tuple(lexicon.serving(lexicon.conditions[cid], country)))
+        self._of_role = lru_cache(maxsize=1024)(lexicon.of_role)
+        self._shown = lru_cache(maxsize=16_384)(_shown)
+        self._directories = tuple(r for r in lexicon.resources.values() if r.role == "crisis_directory")
 
     def decide(self, event: SearchEvent, now_ms: int) -> Decision:
         matches = self.matcher.match(event.query)
@@ -96,10 +103,10 @@ class Decider:
 
         ordered: list[Resource] = []
         if conditions[0].tier == "crisis":
-            lines = sorted(lexicon.crisis_lines(country), key=lambda r: (
+            lines = sorted(self._of_role("crisis_line", country), key=lambda r: (
                 {True: 0, None: 1, False: 2}[open_now(r)], by_language(r), r.kind != "hotline"))
-            emergency = list(lexicon.of_role("emergency", country))
-            directories = [r for r in lexicon.resources.values() if r.role == "crisis_directory"]
+            emergency = list(self._of_role("emergency", country))
+            directories = list(self._directories)
             if not lines:
                 ordered += emergency + directories
             elif all(open_now(r) is False for r in lines):
@@ -109,7 +116,7 @@ class Decider:
                 if not any(r.kind == "hotline" for r in lines):  # only chat or text: add a way to call
                     ordered += emergency + directories
         for cond in conditions:
-            serving = [r for r in lexicon.serving(cond, country) if not (r.role and cond.tier == "crisis")]
+            serving = [r for r in self._serving(cond.id, country) if not (r.role and cond.tier == "crisis")]
             readable = [r for r in serving if by_language(r) < 2]
             if not readable:  # English only when nothing in the searcher's or the country's language serves
                 readable = [r for r in serving if "en" in r.languages]
@@ -120,7 +127,7 @@ class Decider:
                 -TIER_RANK.get(r.tiers[0], 0) if r.tiers else 0,
             ))
         unique = list({r.id: r for r in ordered}.values())
-        return tuple(_shown(r, language, spoken, open_now(r)) for r in unique[:MAX_RESOURCES])
+        return tuple(self._shown(r, language, spoken, open_now(r)) for r in unique[:MAX_RESOURCES])
 
 
 def _shown(r: Resource, language: str, spoken: tuple[str, ...], open_now: bool | None) -> ResourceRef:
