@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from streams.core.decide import Decider
@@ -11,7 +13,7 @@ from streams.coverage import Market, country_cover, load_markets
 from tests.conftest import ROOT
 
 MARKETS = load_markets(ROOT / "lexicon")
-RAW = {m["country"]: m for m in __import__("json").loads((ROOT / "lexicon/markets.json").read_text())["markets"]}
+RAW = {m["country"]: m for m in json.loads((ROOT / "lexicon/markets.json").read_text())["markets"]}
 NOON_UTC = 1_764_763_200_000  # a Wednesday
 
 
