@@ -6,5 +6,7 @@ COPY streams ./streams
 COPY lexicon ./lexicon
 RUN pip install --no-cache-dir .
 ENV SIGNPOST_LEXICON_DIR=/app/lexicon
+# The web server (/metrics, /healthz, /readyz only) listens beyond the container's loopback for its scrapers.
+ENV SIGNPOST_WEB_HOST=0.0.0.0
 EXPOSE 6066
 CMD ["signpost", "worker", "-l", "warn"]

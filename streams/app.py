@@ -42,6 +42,7 @@ class Signpost:
         self.metrics = Metrics()
         self._lexicon = lexicon
         self._decider: Decider | None = None
+        self.loop: DecisionLoop | None = None  # the decision loop, once the worker has started it
 
     @property
     def lexicon(self) -> Lexicon:
@@ -90,8 +91,10 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         # The decision loop applies SIGNPOST_PROCESSING_GUARANTEE itself (its records, counter updates and
         # offsets in one transaction); Faust's counters agent stays at least once (see docs/decisions.md).
         processing_guarantee="at_least_once",
+        web="signpost://",  # streams/web.py: only the pages below, none of Faust's built-in views
         web_port=settings.web_port,
-        web_host="0.0.0.0",
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
         datadir=str(settings.data_dir),
         store="memory://",
         topic_partitions=settings.partitions,
@@ -118,8 +121,8 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         """The decision path (streams/decision_loop.py), started with the worker."""
         await ensure_topics(settings)
         pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
-        loop = DecisionLoop(settings, pipeline, counting, metrics, settings.counter_updates_topic,
-                            kafka_options=aiokafka_options(settings))
+        loop = signpost.loop = DecisionLoop(settings, pipeline, counting, metrics, settings.counter_updates_topic,
+                                            kafka_options=aiokafka_options(settings))
 
         async def fatal(exc: BaseException) -> None:
             log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)
@@ -180,6 +183,17 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
     async def metrics_view(web: Any, request: Any) -> Any:
         return web.bytes(metrics.exposition(), content_type="text/plain")
 
+    @app.page("/healthz")
+    async def live(web: Any, request: Any) -> Any:
+        """Liveness: the process and its event loop answer."""
+        return web.text("ok\n")
+
+    @app.page("/readyz")
+    async def ready(web: Any, request: Any) -> Any:
+        """Readiness: the decision loop has its consumer and producer and is deciding."""
+        deciding = signpost.loop is not None and signpost.loop.deciding
+        return web.text("deciding\n" if deciding else "not deciding yet\n", status=200 if deciding else 503)
+
     from streams import commands
 
     commands.register(app, signpost)
@@ -196,7 +210,7 @@ def report_failed_start(settings: Settings) -> None:
     metrics = Metrics()
     metrics.lexicon_failures.inc()
     try:
-        start_http_server(settings.web_port, registry=metrics.registry)
+        start_http_server(settings.web_port, addr=settings.web_host, registry=metrics.registry)
     except OSError:
         return
     time.sleep(settings.failed_start_linger_s)  # a deliberate linger for the scrape, then exit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -30,6 +31,7 @@ class Settings:
     dlq_topic: str = "search-events-dlq"
     counters_topic: str = "condition-counters"
     web_port: int = 6066
+    web_host: str = "127.0.0.1"  # the web server's bind address; the container image sets 0.0.0.0
     processing_guarantee: str = "at_least_once"
     lexicon_dir: Path = DEFAULT_LEXICON_DIR
     partitions: int = 4
@@ -83,6 +85,7 @@ _ENV = {
     "dlq_topic": "SIGNPOST_DLQ_TOPIC",
     "counters_topic": "SIGNPOST_COUNTERS_TOPIC",
     "web_port": "SIGNPOST_WEB_PORT",
+    "web_host": "SIGNPOST_WEB_HOST",
     "processing_guarantee": "SIGNPOST_PROCESSING_GUARANTEE",
     "lexicon_dir": "SIGNPOST_LEXICON_DIR",
     "partitions": "SIGNPOST_PARTITIONS",
@@ -153,6 +156,12 @@ def _parse(key: str, name: str, raw: str) -> object:
         if not Path(raw).is_file():
             raise SettingsError(key, f"{raw!r} is not a readable file (the CA certificates, PEM)")
         return Path(raw)
+    if name == "web_host":
+        try:
+            ipaddress.ip_address(raw)
+        except ValueError:
+            raise SettingsError(key, f"{raw!r} is not an IP address to bind (127.0.0.1, 0.0.0.0, ::)") from None
+        return raw
     if name in ("lexicon_dir", "data_dir"):
         return Path(raw)
     if name == "bootstrap_servers":

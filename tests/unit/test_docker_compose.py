@@ -55,4 +55,6 @@ def test_prometheus_and_grafana_are_wired_to_the_repo_files() -> None:
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
     scrape = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
     port = int(services["worker"]["environment"]["SIGNPOST_WEB_PORT"])
+    # Prometheus scrapes the workers from its own container: they must listen beyond loopback
+    assert services["worker"]["environment"]["SIGNPOST_WEB_HOST"] == "0.0.0.0"
     assert scrape["dns_sd_configs"][0]["names"] == ["worker"] and scrape["dns_sd_configs"][0]["port"] == port

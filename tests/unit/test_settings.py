@@ -22,6 +22,7 @@ def test_defaults_match_the_documented_contract() -> None:
         ("KAFKA_BOOTSTRAP_SERVERS", "localhost"),
         ("SIGNPOST_EVENTS_TOPIC", "search events"),
         ("SIGNPOST_LOG_LEVEL", "chatty"),
+        ("SIGNPOST_WEB_HOST", "everywhere"),
     ],
 )
 def test_a_bad_setting_names_its_key(key: str, value: str) -> None:
@@ -32,3 +33,8 @@ def test_a_bad_setting_names_its_key(key: str, value: str) -> None:
 
 def test_exactly_once_is_accepted() -> None:
     assert Settings.from_env({"SIGNPOST_PROCESSING_GUARANTEE": "exactly_once"}).processing_guarantee == "exactly_once"
+
+
+def test_the_web_server_binds_to_loopback_unless_told() -> None:
+    assert Settings().web_host == "127.0.0.1"
+    assert Settings.from_env({"SIGNPOST_WEB_HOST": "0.0.0.0"}).web_host == "0.0.0.0"
