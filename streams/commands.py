@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 import orjson
+from click import Choice as click_choice
 from faust.cli import option
 
 from streams.core.events import Rejection, decode_event
@@ -51,6 +52,28 @@ def register(app: faust.App, signpost: Any) -> None:
         markets = load_markets(settings.lexicon_dir)
         lexicon = signpost.lexicon
         print(coverage_summary(lexicon, markets) if summary else coverage_report(lexicon, markets))
+
+    @app.command(
+        option("--format", "fmt", type=click_choice(["commands", "json"]), default="commands",
+               help="kafka-acls commands (a shell script), or JSON"),
+        option("--worker", type=str, default="User:signpost", help="the worker's principal"),
+        option("--frontend", type=str, default="User:frontend", help="the search frontend's principal"),
+        option("--analyst", type=str, default="User:analyst", help="the analyst's principal"),
+        option("--frontend-group", type=str, default="signpost-frontend", help="the frontend's consumer group"),
+        option("--analyst-group", type=str, default="signpost-analyst", help="the analyst's consumer group"),
+        option("--command-config", type=str, default=None, help="the admin's client properties for kafka-acls"),
+    )
+    async def acls(self: Any, fmt: str, worker: str, frontend: str, analyst: str, frontend_group: str,
+                   analyst_group: str, command_config: str | None) -> None:
+        """The least-privilege ACLs of the worker, the frontend and the analyst (docs/security.md)."""
+        from streams.acls import as_commands, as_records, minimal_acls
+
+        found = minimal_acls(settings, worker, frontend, analyst, frontend_group, analyst_group)
+        if fmt == "json":
+            print(json.dumps(as_records(found), indent=2))
+            return
+        print("# Least-privilege ACLs for Signpost (docs/security.md); run by an admin principal.")
+        print("\n".join(as_commands(found, settings.bootstrap_servers, command_config)))
 
     @app.command()
     async def classify(self: Any) -> None:

@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAuthorizationFailedError
 from aiokafka.structs import OffsetAndMetadata
 
+from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.counters import CellBatch, Counting
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
@@ -58,6 +59,7 @@ class DecisionLoop:
         self._held = CellBatch()  # partial cells of the batches since the last counter flush
         self._held_offsets: dict[TopicPartition, OffsetAndMetadata] = {}  # their offsets
         self._flush_at: float | None = None  # when the held cells are due
+        self.deciding = False  # consumer and producer started, output topics known (the worker's /readyz)
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -98,6 +100,7 @@ class DecisionLoop:
             asyncio.Queue(maxsize=MAX_INFLIGHT_BATCHES)
         committer = None if self.exactly_once else asyncio.create_task(self._commit_in_order(consumer, inflight))
         self._held, self._held_offsets, self._flush_at = CellBatch(), {}, None  # a restart replays them
+        self.deciding = True
         try:
             while True:
                 wait_s = 1.0 if self._flush_at is None else max(0.0, self._flush_at - time.monotonic())
@@ -107,6 +110,7 @@ class DecisionLoop:
                 if committer is not None and committer.done():
                     committer.result()  # raises what stopped it
         finally:
+            self.deciding = False
             if committer is not None:
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)
@@ -186,7 +190,8 @@ class DecisionLoop:
         send, committable = (partial, {}) if offsets is None else self._hold(partial, offsets, flush)
         for key, value, partition in self.counting.updates(send):
             builders.emit(self.updates_topic, key, value, None, partition)
-        return outcome, partial, asyncio.gather(*[await f for f in builders.submit()]), committable
+        delivered = [_delivered(await f, topic) for topic, f in builders.submit()]
+        return outcome, partial, asyncio.gather(*delivered), committable
 
     def _hold(self, partial: CellBatch, offsets: dict[TopicPartition, OffsetAndMetadata], flush: bool,
               ) -> tuple[CellBatch, dict[TopicPartition, OffsetAndMetadata]]:
@@ -225,19 +230,32 @@ class _Builders:
             builder = self.open[tp] = self.producer.create_batch()
             builder.append(timestamp=None, key=key, value=value, headers=headers)
 
-    def submit(self) -> list[Awaitable[asyncio.Future[Any]]]:
+    def submit(self) -> list[tuple[str, Awaitable[asyncio.Future[Any]]]]:
         batches = self.full + [(topic, partition, b) for (topic, partition), b in self.open.items()]
-        return [self.producer.send_batch(b, topic, partition=partition) for topic, partition, b in batches]
+        return [(topic, self.producer.send_batch(b, topic, partition=partition)) for topic, partition, b in batches]
+
+
+async def _delivered(future: asyncio.Future[Any], topic: str) -> Any:
+    """A batch's acknowledgement; a refusal for want of an ACL names the topic (the broker's error does not)."""
+    try:
+        return await future
+    except TopicAuthorizationFailedError as exc:
+        raise TopicAuthorizationFailedError(topic) from exc
 
 
 async def supervise(loop: DecisionLoop, on_fatal: Callable[[BaseException], Awaitable[None]]) -> None:
-    """Runs the loop; a broker outage is retried with backoff, anything else stops the worker loudly."""
+    """Runs the loop; a broker outage is retried with backoff, anything else stops the worker loudly: a
+    missing ACL too, naming what the worker's principal lacks (retrying would stall every search)."""
     delay = 1.0
     while True:
         try:
             await loop.run()
         except asyncio.CancelledError:
             raise
+        except AUTHORIZATION_ERRORS as exc:
+            refused = NotAuthorized.of(exc, loop.settings)
+            await on_fatal(refused)
+            raise refused from exc
         except KafkaError as exc:
             log.warning("decision loop: Kafka error %s; restarting in %.0f s", type(exc).__name__, delay)
             await asyncio.sleep(delay)  # backoff before reconnecting, not a wait for an event
