@@ -7,6 +7,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams.kafka_security import aiokafka_options
 from streams.settings import Settings
 
+# The dead letters hold raw searches (queries, user ids): kept a week, for a look and a replay, then gone
+# (docs/security.md). Topics that exist already keep their own retention: change it with kafka-configs.
+DLQ_RETENTION_MS = 7 * 24 * 3600 * 1000
+
 
 async def ensure_topics(settings: Settings, replication: int = 1) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **aiokafka_options(settings))
@@ -16,7 +20,8 @@ async def ensure_topics(settings: Settings, replication: int = 1) -> list[str]:
         wanted = [
             NewTopic(settings.events_topic, settings.partitions, replication),
             NewTopic(settings.decisions_topic, settings.partitions, replication),
-            NewTopic(settings.dlq_topic, settings.partitions, replication),
+            NewTopic(settings.dlq_topic, settings.partitions, replication,
+                     topic_configs={"retention.ms": str(DLQ_RETENTION_MS)}),
             NewTopic(settings.counters_topic, settings.partitions, replication,
                      topic_configs={"cleanup.policy": "compact"}),
             NewTopic(settings.counter_updates_topic, settings.partitions, replication),

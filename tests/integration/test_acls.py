@@ -19,9 +19,11 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
 
-from streams.kafka_admin import ensure_topics
+from streams.kafka_admin import DLQ_RETENTION_MS, ensure_topics
 from streams.kafka_security import aiokafka_options
 from streams.settings import Settings
 from tests.support.devbroker import DevBroker, devbroker
@@ -175,3 +177,15 @@ async def test_a_worker_without_one_acl_stops_naming_it_and_loses_nothing(
     finally:
         worker.stop()
     assert "m-1" in {r.key.decode() for r in decisions}
+
+
+async def test_the_dead_letters_are_kept_a_week_only(granted: Settings) -> None:
+    """The dead letters hold raw searches: the topic the worker creates says how long (docs/security.md)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=granted.bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, granted.dlq_topic)])
+    finally:
+        await admin.close()
+    [(_, _, _, _, entries)] = response.resources
+    assert {name: value for name, value, *_ in entries}["retention.ms"] == str(DLQ_RETENTION_MS)

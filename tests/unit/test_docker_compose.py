@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from streams.kafka_admin import DLQ_RETENTION_MS
 from streams.settings import _ENV, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,9 @@ def test_topic_init_creates_the_topics_the_workers_use() -> None:
     env = services["worker"]["environment"]
     for key in ("SIGNPOST_EVENTS_TOPIC", "SIGNPOST_DECISIONS_TOPIC", "SIGNPOST_DLQ_TOPIC", "SIGNPOST_COUNTERS_TOPIC"):
         assert env[key] in script
+    # the dead letters hold raw searches: the same retention as the worker gives the topic it creates
+    assert f"--topic {env['SIGNPOST_DLQ_TOPIC']} " in script
+    assert f"--config retention.ms={DLQ_RETENTION_MS}" in script
 
 
 def test_the_kafka_listener_is_what_the_workers_dial() -> None:
