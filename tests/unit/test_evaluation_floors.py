@@ -74,6 +74,16 @@ def test_every_row_of_the_development_and_world_sets_says_where_it_came_from() -
         assert all(r.source for r in load_labeled(EVAL / name)), name
 
 
+def test_no_development_row_cites_a_page_of_the_world_heldout_set() -> None:
+    """The sets are kept apart by their sources, not only by their rows (tests/eval/README.md)."""
+    def page(source: str) -> str:
+        return source.split("://", 1)[-1].removeprefix("www.").rstrip("/").lower()
+
+    held = {page(r.source) for name in ("heldout-world.jsonl", "heldout-world-burned.jsonl")
+            for r in load_labeled(EVAL / name)}
+    assert not [r.query for r in load_labeled(EVAL / "queries.jsonl") if page(r.source) in held]
+
+
 def test_the_development_set_has_4000_searches_in_30_languages() -> None:
     rows = load_labeled(EVAL / "queries.jsonl")
     assert len(rows) >= 4000
@@ -82,8 +92,8 @@ def test_the_development_set_has_4000_searches_in_30_languages() -> None:
 
 # The world held-out set's floors hold what 2026-12-01 reached, against regressions; issue 11's targets (crisis
 # 0.97, support and info 0.92, look-alikes 0.02) are far above them, and tests/eval/README.md says how far.
-def test_world_heldout_crisis_recall_does_not_regress_below_55_percent(world: Report) -> None:
-    assert world.by_tier["crisis"].recall() >= 0.55
+def test_world_heldout_crisis_recall_does_not_regress_below_62_percent(world: Report) -> None:
+    assert world.by_tier["crisis"].recall() >= 0.62
 
 
 def test_world_heldout_support_and_info_recall_does_not_regress_below_65_percent(world: Report) -> None:
