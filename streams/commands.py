@@ -9,9 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
 import faust
 import orjson
-from faust.cli import option
+from faust.cli import argument, option
 
 from streams.core.events import Rejection, decode_event
 from streams.core.lexicon import LexiconError, load_lexicon, summary
@@ -39,6 +40,30 @@ def register(app: faust.App, signpost: Any) -> None:
             print(f"lexicon-check: warning: {undated} phone facts have a source that states no date "
                   "(`signpost lexicon-audit` lists them first)", file=sys.stderr)
         print("lexicon-check: OK", file=sys.stderr)
+
+    @app.command(
+        argument("action", type=click.Choice(["publish"])),
+        argument("folder", required=False),
+        option("--overlay", type=str, default=None,
+               help="a deployment overlay to merge over it (default: SIGNPOST_LEXICON_OVERLAY)"),
+        option("--version", "version", type=str, default=None,
+               help="publish this earlier version from the topic again (a rollback) instead of FOLDER"),
+        option("--force", is_flag=True, default=False, help="publish below the evaluation floors (needs --reason)"),
+        option("--reason", type=str, default=None, help="why: kept in the record"),
+        option("--dry-run", is_flag=True, default=False, help="check and show the diff; publish nothing"),
+        option("--eval-dir", type=str, default=None, help="the labeled evaluation sets (default: tests/eval)"),
+    )
+    async def lexicon(self: Any, action: str, folder: str | None, overlay: str | None, version: str | None,
+                      force: bool, reason: str | None, dry_run: bool, eval_dir: str | None) -> None:
+        """`lexicon publish [FOLDER]`: validate, hold the evaluation floors, show the diff against the live
+        version, publish it on the lexicon topic (SIGNPOST_LEXICON_TOPIC). Exits non-zero when it refuses."""
+        from streams.lexicon_publish import EVAL_DIR, run
+
+        code = await run(settings, Path(folder) if folder else settings.lexicon_dir,
+                         Path(overlay) if overlay else settings.lexicon_overlay, version, force, reason, dry_run,
+                         Path(eval_dir) if eval_dir else EVAL_DIR, lambda line: print(line, flush=True))
+        if code:
+            raise SystemExit(code)
 
     @app.command()
     async def lexicon_audit(self: Any) -> None:

@@ -31,6 +31,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from streams.counters import CellBatch, Counting
+from streams.lexicon_topic import LiveLexicon
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings
@@ -45,8 +46,10 @@ COUNTER_FLUSH_S = 0.25
 
 class DecisionLoop:
     def __init__(self, settings: Settings, pipeline: Pipeline, counting: Counting, metrics: Metrics,
-                 updates_topic: str, kafka_options: dict[str, Any] | None = None) -> None:
+                 updates_topic: str, kafka_options: dict[str, Any] | None = None,
+                 live: LiveLexicon | None = None) -> None:
         self.settings = settings
+        self.live = live  # a new lexicon version is swapped in here, between two batches
         self.pipeline = pipeline
         self.counting = counting
         self.metrics = metrics
@@ -181,6 +184,8 @@ class DecisionLoop:
         the cells are held (`_hold`), and what is returned are the offsets that may be committed once the
         future is done."""
         builders = _Builders(producer, self._partitions)
+        if self.live is not None:  # a batch boundary: the whole batch is decided by one lexicon version
+            self.pipeline.decider = self.live.at_batch_boundary()
         outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
         send, committable = (partial, {}) if offsets is None else self._hold(partial, offsets, flush)
