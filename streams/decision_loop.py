@@ -105,6 +105,8 @@ class DecisionLoop:
             while True:
                 wait_s = 1.0 if self._flush_at is None else max(0.0, self._flush_at - time.monotonic())
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
+                if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
+                    self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self._flush_at is not None and time.monotonic() >= self._flush_at:
                     await self._batch(consumer, producer, batches, inflight)
                 if committer is not None and committer.done():
@@ -184,8 +186,6 @@ class DecisionLoop:
         the cells are held (`_hold`), and what is returned are the offsets that may be committed once the
         future is done."""
         builders = _Builders(producer, self._partitions)
-        if self.live is not None:  # a batch boundary: the whole batch is decided by one lexicon version
-            self.pipeline.decider = self.live.at_batch_boundary()
         outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
         send, committable = (partial, {}) if offsets is None else self._hold(partial, offsets, flush)
