@@ -37,6 +37,7 @@ FORMAT = 1
 # The topic's max.message.bytes (set when it is created) and the clients' limits. The lexicon is about 3.4 MB of
 # text and 0.9 MB compressed: Kafka's default of 1 MB would be a cliff a few terms away.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+WARM_QUERIES = 5000  # the live matcher's most recent searches, matched by the new one before it takes over
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,8 @@ class LexiconFollower:
             if published.version == self.live.decider.version:  # republished as it is: only its time is new
                 self.metrics.lexicon_published.set(published.published_at_ms / 1000)
                 return
-            decider = await asyncio.to_thread(_compile, published, at)
+            recent = self.live.decider.matcher.recent_queries(WARM_QUERIES)
+            decider = await asyncio.to_thread(_compile, published, at, recent)
         except LexiconError as exc:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
@@ -228,6 +230,10 @@ class LexiconFollower:
         self.live.offer(decider, published.published_at_ms)
 
 
-def _compile(published: Published, at: str) -> Decider:
-    """In a worker thread: the lexicon and its matcher, built whole before any search sees them."""
-    return Decider(published.compile(at))
+def _compile(published: Published, at: str, recent: list[str]) -> Decider:
+    """In a worker thread: the lexicon and its matcher, built whole before any search sees them, and warmed with
+    the recent searches (held in memory only), so the first batches after the swap do not all miss its memo."""
+    decider = Decider(published.compile(at))
+    for query in recent:
+        decider.matcher.match(query)
+    return decider

@@ -133,6 +133,11 @@ class Matcher:
             cached = self._match_cache[query] = tuple(self._match(query))
         return list(cached)
 
+    def recent_queries(self, most: int) -> list[str]:
+        """The `most` searches memoized last (to warm the next version's matcher; they never leave the worker)."""
+        cache = self._match_cache
+        return list(itertools.islice(reversed(cache), min(most, len(cache))))
+
     def _match(self, query: str) -> list[Match]:
         folded = normalize.fold(query)
         tokens = normalize.words(folded)
