@@ -61,6 +61,13 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         ("latency: p99.9", f"{lat['p999_ms']:.1f} ms", "", ""),
         (f"latency: the {lat['warmup_seconds']:g} s of warm-up before, p50 / p99",
          f"{lat['warmup_p50_ms']:.1f} / {lat['warmup_p99_ms']:.1f} ms", "", ""),
+        (f"latency: a lexicon published mid-minute, switch {lat['switch']['publish_to_first_decision_s']:.1f} s "
+         f"after it: p50 / p99 / max of the {lat['switch']['around_searches']:,} searches around the switch",
+         f"{lat['switch']['around_p50_ms']:.1f} / {lat['switch']['around_p99_ms']:.1f} / "
+         f"{lat['switch']['around_max_ms']:.1f} ms", "p99 ≤ 25 ms", verdict(lat["switch"]["around_p99_ms"] <= 25)),
+        ("latency: the other searches of the minute, p50 / p99 / max",
+         f"{lat['switch']['steady_p50_ms']:.1f} / {lat['switch']['steady_p99_ms']:.1f} / "
+         f"{lat['switch']['steady_max_ms']:.1f} ms", "", ""),
         ("memory: worker peak RSS (throughput run)", f"{rss:.0f} MB", "≤ 250 MB", verdict(rss <= 250)),
     ]
 

@@ -30,7 +30,7 @@ async def create_topics(settings: Settings) -> list[str]:
     """The run's topics; the app id stands for the ones the worker makes itself (`<app id>-...`)."""
     await ensure_topics(settings)
     return [settings.events_topic, settings.decisions_topic, settings.dlq_topic, settings.counters_topic,
-            settings.app_id]
+            settings.lexicon_topic, settings.app_id]
 
 
 async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:

@@ -2,12 +2,18 @@
 
 Each search carries its send time (ts_ms); the bench keeps the precise one (perf_counter) by search_id and stamps
 each decision when the group-less reader hands it over. Both ends live in this process.
+
+In the middle of the measured minute a new lexicon version is published on the lexicon topic: the worker compiles
+it in a thread and swaps it in between two batches. The searches sent from the publish until a second after the
+first decision by the new version are reported apart ("around the switch") beside the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -15,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.harness import (
     WORKER_TIMEOUT,
+    BenchError,
     BenchWorker,
     check_progress,
     create_topics,
@@ -24,6 +31,8 @@ from bench.harness import (
     scratch_dir,
 )
 from bench.mix import realistic_mix
+from streams.core.lexicon import DEFAULT_LEXICON_DIR, compile_lexicon, read_folder
+from streams.lexicon_topic import MAX_RECORD_BYTES, encode, from_files
 from tests.support.kafka import isolated_settings
 
 DRAIN_TIMEOUT = 60.0  # seconds, after the last send, for the last decisions
@@ -31,6 +40,20 @@ DRAIN_TIMEOUT = 60.0  # seconds, after the last send, for the last decisions
 # memo, the counters' first cells and changelog writes): their latencies are reported apart, not in p50/p99.
 WARMUP_S = 5.0
 KEY_PREFIX = "lat-"  # search ids are KEY_PREFIX and the search's number in the stream
+SWITCH_TAIL_S = 1.0  # after the first decision by the new version, still "around the switch"
+
+
+def new_version(scratch: Path) -> tuple[str, bytes]:
+    """A new lexicon version (the repository's with another manifest version), encoded before the stream starts:
+    the harness must not compress 3 MB while it measures."""
+    folder = scratch / "lexicon-next"
+    shutil.copytree(DEFAULT_LEXICON_DIR, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["version"] = "9.0.0"
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    files = read_folder(folder)
+    lexicon = compile_lexicon(files)
+    return lexicon.version, encode(from_files(lexicon, files, None, "bench: a publish mid-minute"))
 
 
 async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds: float,
@@ -52,14 +75,19 @@ async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds:
     return time.perf_counter() - started
 
 
-async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seconds: float) -> dict:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seconds: float,
+                  switch_to: tuple[str, bytes]) -> dict:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1, max_request_size=MAX_RECORD_BYTES)
     reader = decisions_reader(bootstrap, settings.decisions_topic)
     await producer.start()
     await reader.start()
     try:
         sent_at: dict[bytes, float] = {}
         latencies: list[float] = []
+        timed: list[tuple[float, float]] = []  # (sent, latency ms) of the measured searches
+        version, record = switch_to
+        marker = f'"lexicon_version":"{version}"'.encode()
+        switch: dict[str, float] = {}  # "published", "first_new": perf_counter times
         warmup: list[float] = []  # the first WARMUP_S of the stream, reported apart
         warm_count = int(rate * WARMUP_S)
 
@@ -71,12 +99,23 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
                 batches = await reader.getmany(timeout_ms=200)
                 now = time.perf_counter()
                 for records in batches.values():
-                    for record in records:
-                        if record.key == until_key:
+                    for decision in records:
+                        if "first_new" not in switch and marker in decision.value:
+                            switch["first_new"] = now
+                        if decision.key == until_key:
                             until_key = None
-                        elif record.key in sent_at:
-                            into = warmup if int(record.key[len(KEY_PREFIX):]) < warm_count else latencies
-                            into.append((now - sent_at.pop(record.key)) * 1000)
+                        elif decision.key in sent_at:
+                            sent = sent_at.pop(decision.key)
+                            if int(decision.key[len(KEY_PREFIX):]) < warm_count:
+                                warmup.append((now - sent) * 1000)
+                            else:
+                                latencies.append((now - sent) * 1000)
+                                timed.append((sent, latencies[-1]))
+
+        async def publish_mid_minute() -> None:
+            await asyncio.sleep(WARMUP_S + seconds / 2)  # the schedule of the run, not a wait for an event
+            switch["published"] = time.perf_counter()
+            await producer.send_and_wait(settings.lexicon_topic, record, key=version.encode(), partition=0)
 
         # Warm-up: the worker has started (Faust's counters side too), joined its group, been assigned the
         # partitions and decided once.
@@ -91,18 +130,29 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
         gc.freeze()
         sending = asyncio.create_task(paced_send(producer, settings.events_topic, rate, WARMUP_S + seconds, sent_at))
         reading = asyncio.create_task(read(None, total, time.monotonic() + WARMUP_S + seconds + DRAIN_TIMEOUT))
+        publishing = asyncio.create_task(publish_mid_minute())
         try:
-            took, _ = await asyncio.gather(sending, reading)
+            took, _, _ = await asyncio.gather(sending, reading, publishing)
         finally:
             reading.cancel()
             sending.cancel()
+            publishing.cancel()
     finally:
         await reader.stop()
         await producer.stop()
     latencies.sort()
     warmup.sort()
     pick = lambda values, q: values[min(len(values) - 1, int(len(values) * q))]  # noqa: E731
-    return {"rate": rate, "seconds": seconds, "sent": total, "decided": len(latencies),
+    if "first_new" not in switch:
+        raise BenchError(f"no decision by the lexicon version published mid-minute ({version}) arrived")
+    window = (switch["published"], switch["first_new"] + SWITCH_TAIL_S)
+    around = sorted(ms for sent, ms in timed if window[0] <= sent <= window[1])
+    steady = sorted(ms for sent, ms in timed if not window[0] <= sent <= window[1])
+    switched = {"version": version, "publish_to_first_decision_s": switch["first_new"] - switch["published"],
+                "around_searches": len(around), "around_p50_ms": pick(around, 0.5),
+                "around_p99_ms": pick(around, 0.99), "around_max_ms": around[-1],
+                "steady_p50_ms": pick(steady, 0.5), "steady_p99_ms": pick(steady, 0.99), "steady_max_ms": steady[-1]}
+    return {"switch": switched, "rate": rate, "seconds": seconds, "sent": total, "decided": len(latencies),
             "send_rate": (warm_count + total) / took, "p50_ms": pick(latencies, 0.5), "p99_ms": pick(latencies, 0.99),
             "p999_ms": pick(latencies, 0.999), "max_ms": latencies[-1],
             "warmup_seconds": WARMUP_S, "warmup_p50_ms": pick(warmup, 0.5) if warmup else None,
@@ -114,10 +164,11 @@ async def run(bootstrap: str, rate: int = 2000, seconds: float = 60.0) -> dict:
     with scratch_dir() as scratch:
         settings = isolated_settings(bootstrap, "lat", Path(scratch) / "data")
         topics = await create_topics(settings)
+        switch_to = new_version(Path(scratch))
         worker = BenchWorker(settings, Path(scratch) / "worker.log")
         sampler = asyncio.create_task(worker.sample_rss())
         try:
-            return await measure(worker, bootstrap, settings, rate, seconds)
+            return await measure(worker, bootstrap, settings, rate, seconds, switch_to)
         finally:
             sampler.cancel()
             worker.stop()

@@ -54,6 +54,8 @@ def minimal_acls(settings: Settings, worker: str = "User:signpost", frontend: st
             (s.decisions_topic, "writes one decision a search"),
             (s.dlq_topic, "writes the records it cannot decide"),
             (s.counters_topic, "publishes the k-anonymous counters"))),
+        Acl(worker, "topic", s.lexicon_topic, "literal", ("Read", "Describe"),
+            "follows the published lexicon versions (whoever publishes needs Write on it)"),
         Acl(worker, "topic", s.counter_updates_topic, "literal", ("Read", "Write", "Describe", "Create"),
             "its partial counter cells, merged by its counters' agent (Faust declares the topic)"),
         Acl(worker, "topic", faust_internal_prefix(s), "prefixed", ("Read", "Write", "Describe", "Create"),

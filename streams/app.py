@@ -1,30 +1,34 @@
 """The Faust app, built by a factory: the decision loop, the counters' agent and table, metrics, commands.
 
 Nothing heavy happens at import time. `main()` reads the settings, loads the lexicon when the worker is asked
-for (a broken lexicon stops start-up with the file and entry), builds the app, and hands the command line to
-Faust, so Faust's commands (`worker`, `agents`, ...) and Signpost's (`classify`, `lexicon-check`, ...) live
-together.
+for (the newest valid version on the lexicon topic, else the image's files; broken files stop start-up with the
+file and entry), builds the app, and hands the command line to Faust, so Faust's commands (`worker`, `agents`,
+...) and Signpost's (`classify`, `lexicon publish`, ...) live together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
 import mode.loop
 import orjson
 
+from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
 from streams.counters import CLOSED, Counting, partition_for, published_key, user_hash_key
 from streams.decision_loop import DecisionLoop, supervise
 from streams.kafka_admin import ensure_topics
 from streams.kafka_security import aiokafka_options, faust_credentials
+from streams.lexicon_topic import LexiconFollower, LiveLexicon, log_refused, newest_valid, read_topic
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
@@ -35,28 +39,67 @@ PRODUCER_BUFFER_MESSAGES = 2000
 
 
 class Signpost:
-    """What the app's agents and commands share; the lexicon is loaded on first use, once."""
+    """What the app's agents and commands share; the lexicon is loaded on first use, once, then follows the
+    lexicon topic (`live`)."""
 
-    def __init__(self, settings: Settings, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, settings: Settings, start: StartLexicon | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self._lexicon = lexicon
-        self._decider: Decider | None = None
+        self.start = start or StartLexicon()
+        self._live: LiveLexicon | None = None
         self.loop: DecisionLoop | None = None  # the decision loop, once the worker has started it
 
     @property
     def lexicon(self) -> Lexicon:
-        if self._lexicon is None:
-            self._lexicon = load_lexicon(self.settings.lexicon_dir)
-        return self._lexicon
+        if self.start.lexicon is None:
+            self.start.lexicon = load_lexicon(self.settings.lexicon_dir, self.settings.lexicon_overlay)
+        return self.start.lexicon
+
+    @property
+    def live(self) -> LiveLexicon:
+        if self._live is None:
+            self._live = LiveLexicon(Decider(self.lexicon), self.metrics, self.start.published_at_ms)
+            self.metrics.lexicon_refused.inc(self.start.refused)
+        return self._live
 
     @property
     def decider(self) -> Decider:
-        if self._decider is None:
-            self._decider = Decider(self.lexicon)
-            self.metrics.lexicon_info.labels(self._decider.version).set(1)
-            self.metrics.known_conditions(self._decider.lexicon.conditions)
-        return self._decider
+        return self.live.decider
+
+
+class StartLexicon:
+    """The lexicon a worker starts with: from the topic (with its publish time and the offset to follow from),
+    or from the files (offset: where the topic ended when they were chosen)."""
+
+    def __init__(self, lexicon: Lexicon | None = None, published_at_ms: int = 0, next_offset: int = 0,
+                 refused: int = 0) -> None:
+        self.lexicon, self.published_at_ms, self.next_offset, self.refused = (lexicon, published_at_ms,
+                                                                              next_offset, refused)
+
+
+def start_lexicon(settings: Settings) -> StartLexicon:
+    """The newest valid version on the lexicon topic, else the image's files (raises LexiconError if broken).
+    Runs before Faust makes its event loop, so the topic is read on a loop of its own, in a thread."""
+    if settings.lexicon_source == "topic":
+        refused: list[object] = []
+
+        def count(record: object, exc: LexiconError) -> None:
+            refused.append(record)
+            log_refused(record, exc)
+
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                records, end = pool.submit(asyncio.run, read_topic(settings, aiokafka_options(settings))).result()
+        except Exception as exc:  # the broker is not there yet: the files now, the topic's versions once it is
+            log.warning("lexicon topic %s unreadable at start (%s): the files decide until it is read",
+                        settings.lexicon_topic, type(exc).__name__)
+            records, end = [], 0
+        found = newest_valid(records, settings.lexicon_topic, count)
+        if found is not None:
+            lexicon, published = found
+            return StartLexicon(lexicon, published.published_at_ms, end, len(refused))
+        return StartLexicon(load_lexicon(settings.lexicon_dir, settings.lexicon_overlay), 0, end, len(refused))
+    return StartLexicon(load_lexicon(settings.lexicon_dir, settings.lexicon_overlay))
 
 
 class SignpostApp(faust.App):
@@ -79,8 +122,8 @@ class SignpostApp(faust.App):
         self.signpost.metrics.ready.set(1)  # type: ignore[attr-defined]
 
 
-def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
-    signpost = Signpost(settings, lexicon)
+def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.App:
+    signpost = Signpost(settings, start)
     metrics = signpost.metrics
     # The decision path has its own consumer group (SIGNPOST_APP_ID, see decision_loop.py); Faust's own group
     # and internal topics, for the counters, are named after it.
@@ -122,7 +165,9 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         await ensure_topics(settings)
         pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
         loop = signpost.loop = DecisionLoop(settings, pipeline, counting, metrics, settings.counter_updates_topic,
-                                            kafka_options=aiokafka_options(settings))
+                                            kafka_options=aiokafka_options(settings), live=signpost.live)
+        if settings.lexicon_source == "topic":
+            app.add_future(follow_lexicon())
 
         async def fatal(exc: BaseException) -> None:
             log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)
@@ -135,6 +180,23 @@ def create_app(settings: Settings, lexicon: Lexicon | None = None) -> faust.App:
         await supervise(loop, fatal)
 
     app.decision_loop = decide_searches
+
+    async def follow_lexicon() -> None:
+        """New lexicon versions from the topic (streams/lexicon_topic.py); a failure here never stops a decision:
+        the live version keeps serving while it retries."""
+        follower = LexiconFollower(settings, signpost.live, metrics, signpost.start.next_offset,
+                                   aiokafka_options(settings))
+        while True:
+            try:
+                await follower.run()
+            except asyncio.CancelledError:
+                raise
+            except AUTHORIZATION_ERRORS as exc:  # searches go on being decided, on the live version
+                log.error("lexicon follower: %s; retrying in 60 s", NotAuthorized.of(exc, settings))
+                await asyncio.sleep(60.0)
+            except Exception as exc:
+                log.warning("lexicon follower: %s; retrying in 5 s", type(exc).__name__)
+                await asyncio.sleep(5.0)  # backoff before reconnecting, not a wait for an event
 
     @app.agent(updates, name="count-cells")
     async def count_cells(stream: faust.StreamT[bytes]) -> None:
@@ -233,15 +295,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"signpost: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    lexicon = None
+    start = None
     if "worker" in argv[1:]:
+        logging.getLogger("streams").setLevel(settings.log_level)
         try:
-            lexicon = load_lexicon(settings.lexicon_dir)
+            start = start_lexicon(settings)
         except LexiconError as exc:
             print(f"signpost: the lexicon is broken, refusing to start: {exc}", file=sys.stderr)
             report_failed_start(settings)
             raise SystemExit(2) from None
-        logging.getLogger("streams").setLevel(settings.log_level)
-    app = create_app(settings, lexicon)
+    app = create_app(settings, start)
     sys.argv = argv
     app.main()

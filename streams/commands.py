@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
 import faust
 import orjson
-from click import Choice as click_choice
-from faust.cli import option
+from faust.cli import argument, option
 
 from streams.core.events import Rejection, decode_event
 from streams.core.lexicon import LexiconError, load_lexicon, summary
@@ -41,6 +41,30 @@ def register(app: faust.App, signpost: Any) -> None:
                   "(`signpost lexicon-audit` lists them first)", file=sys.stderr)
         print("lexicon-check: OK", file=sys.stderr)
 
+    @app.command(
+        argument("action", type=click.Choice(["publish"])),
+        argument("folder", required=False),
+        option("--overlay", type=str, default=None,
+               help="a deployment overlay to merge over it (default: SIGNPOST_LEXICON_OVERLAY)"),
+        option("--version", "version", type=str, default=None,
+               help="publish this earlier version from the topic again (a rollback) instead of FOLDER"),
+        option("--force", is_flag=True, default=False, help="publish below the evaluation floors (needs --reason)"),
+        option("--reason", type=str, default=None, help="why: kept in the record"),
+        option("--dry-run", is_flag=True, default=False, help="check and show the diff; publish nothing"),
+        option("--eval-dir", type=str, default=None, help="the labeled evaluation sets (default: tests/eval)"),
+    )
+    async def lexicon(self: Any, action: str, folder: str | None, overlay: str | None, version: str | None,
+                      force: bool, reason: str | None, dry_run: bool, eval_dir: str | None) -> None:
+        """`lexicon publish [FOLDER]`: validate, hold the evaluation floors, show the diff against the live
+        version, publish it on the lexicon topic (SIGNPOST_LEXICON_TOPIC). Exits non-zero when it refuses."""
+        from streams.lexicon_publish import EVAL_DIR, run
+
+        code = await run(settings, Path(folder) if folder else settings.lexicon_dir,
+                         Path(overlay) if overlay else settings.lexicon_overlay, version, force, reason, dry_run,
+                         Path(eval_dir) if eval_dir else EVAL_DIR, lambda line: print(line, flush=True))
+        if code:
+            raise SystemExit(code)
+
     @app.command()
     async def lexicon_audit(self: Any) -> None:
         """Every phone fact with its source, the date the source states and when it was checked, oldest first."""
@@ -54,7 +78,7 @@ def register(app: faust.App, signpost: Any) -> None:
         print(coverage_summary(lexicon, markets) if summary else coverage_report(lexicon, markets))
 
     @app.command(
-        option("--format", "fmt", type=click_choice(["commands", "json"]), default="commands",
+        option("--format", "fmt", type=click.Choice(["commands", "json"]), default="commands",
                help="kafka-acls commands (a shell script), or JSON"),
         option("--worker", type=str, default="User:signpost", help="the worker's principal"),
         option("--frontend", type=str, default="User:frontend", help="the search frontend's principal"),

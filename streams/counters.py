@@ -14,6 +14,10 @@ How it flows:
    people are published to the counters topic (keyed by window, condition and country, for compaction); the
    others are withheld and counted in a metric. A closed window's cells are replaced by a marker, so a late
    update cannot reopen them.
+
+Each cell counts its searches by the lexicon version that decided them (a batch is decided wholly by one
+version): a published cell names the version of its window, and all of them, with their counts, when a new
+version went live within the window.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class CellBatch:
     searches: Counter[bytes] = field(default_factory=Counter)
     sketches: dict[bytes, HyperLogLog] = field(default_factory=dict)
     late: int = 0
+    versions: dict[bytes, Counter[str]] = field(default_factory=dict)  # per cell: searches by lexicon version
 
     def absorb(self, other: CellBatch) -> None:
         """Adds another batch's partial cells to these."""
@@ -122,6 +127,8 @@ class CellBatch:
             else:
                 mine.merge(sketch)
         self.late += other.late
+        for key, by_version in other.versions.items():
+            self.versions.setdefault(key, Counter()).update(by_version)
 
 
 class Counting:
@@ -157,6 +164,9 @@ class Counting:
                     if sketch is None:
                         sketch = batch.sketches[key] = new_sketch()
                     sketch.update(hashed)
+        if decided:  # one version decided the whole batch: counted per cell, not per search
+            version = decided[0][1]["lexicon_version"]
+            batch.versions = {key: Counter({version: n}) for key, n in batch.searches.items()}
         return batch
 
     def updates(self, batch: CellBatch) -> list[tuple[bytes, bytes, int]]:
@@ -164,7 +174,8 @@ class Counting:
         out = []
         for key, count in batch.searches.items():
             sketch = batch.sketches.get(key)
-            value = orjson.dumps({"n": count, "r": sketch_to_text(sketch) if sketch is not None else None})
+            value = orjson.dumps({"n": count, "r": sketch_to_text(sketch) if sketch is not None else None,
+                                  "v": batch.versions.get(key, {})})
             out.append((key, value, partition_for(key, self.partitions)))
         return out
 
@@ -182,7 +193,9 @@ class Counting:
             if registers is not None:
                 sketch.merge(sketch_from_text(registers))
             registers = sketch_to_text(sketch)
-        return orjson.dumps({"n": state["n"] + incoming["n"], "r": registers})
+        versions = Counter(state.get("v", {}))
+        versions.update(incoming.get("v", {}))
+        return orjson.dumps({"n": state["n"] + incoming["n"], "r": registers, "v": versions})
 
     def is_closed(self, value: bytes) -> bool:
         return bool(orjson.loads(value).get("closed"))
@@ -198,7 +211,8 @@ class Counting:
 
     def publishable(self, key: bytes, value: bytes, lexicon_version: str) -> dict[str, Any] | None:
         """The record for a closing cell, or None when it has fewer than k distinct people (or searches, for
-        the all-searches denominator, which has no people count)."""
+        the all-searches denominator, which has no people count). `lexicon_version` is the window's version
+        when the cell's updates carry none (an update written before cells counted their versions)."""
         start, condition, tier, country = parse_key(key)
         state = orjson.loads(value)
         count = state["n"]
@@ -208,11 +222,17 @@ class Counting:
             count, users = self._noisy(count), None if users is None else self._noisy(users)
         if (users if users is not None else count) < self.k:
             return None
-        return {
+        versions: dict[str, int] = state.get("v") or {lexicon_version: state["n"]}
+        record: dict[str, Any] = {
             "window_start_ms": start, "window_end_ms": start + self.window_ms,
             "condition": None if condition == ALL else condition, "tier": None if tier == ALL else tier,
-            "country": country, "count": count, "users": users, "lexicon_version": lexicon_version,
+            "country": country, "count": count, "users": users,
+            # the version that decided most of the window's searches (ties: the later name)
+            "lexicon_version": max(versions, key=lambda v: (versions[v], v)),
         }
+        if len(versions) > 1:  # a new version went live within the window: all of them (names only: exact
+            record["lexicon_versions"] = sorted(versions)  # counts would undo the noise of SIGNPOST_DP_EPSILON)
+        return record
 
     def _noisy(self, value: int) -> int:
         """Discrete Laplace noise of scale 1/epsilon (OpenDP): epsilon-DP for a count that one unit changes by

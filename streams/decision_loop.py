@@ -32,6 +32,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.counters import CellBatch, Counting
+from streams.lexicon_topic import LiveLexicon
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings
@@ -46,8 +47,10 @@ COUNTER_FLUSH_S = 0.25
 
 class DecisionLoop:
     def __init__(self, settings: Settings, pipeline: Pipeline, counting: Counting, metrics: Metrics,
-                 updates_topic: str, kafka_options: dict[str, Any] | None = None) -> None:
+                 updates_topic: str, kafka_options: dict[str, Any] | None = None,
+                 live: LiveLexicon | None = None) -> None:
         self.settings = settings
+        self.live = live  # a new lexicon version is swapped in here, between two batches
         self.pipeline = pipeline
         self.counting = counting
         self.metrics = metrics
@@ -105,6 +108,8 @@ class DecisionLoop:
             while True:
                 wait_s = 1.0 if self._flush_at is None else max(0.0, self._flush_at - time.monotonic())
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
+                if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
+                    self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self._flush_at is not None and time.monotonic() >= self._flush_at:
                     await self._batch(consumer, producer, batches, inflight)
                 if committer is not None and committer.done():

@@ -152,3 +152,44 @@ def render(report: Report, misses: int = 0) -> str:
             lines.append(f"  {row.tier or 'none':>7} -> {got or 'none':<7} {row.lang} {row.kind:<11} "
                          f"{row.query!r} {ids}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """A figure an evaluation set must hold (tests/unit/test_evaluation_floors.py holds them as tests;
+    `signpost lexicon publish` refuses a lexicon below one)."""
+
+    file: str  # in tests/eval/
+    measure: str  # "recall crisis", "recall support+info", "false-positive rate"
+    bound: float
+    at_most: bool = False  # a ceiling, not a floor
+
+    def value(self, report: Report) -> float:
+        if self.measure == "false-positive rate":
+            return report.negatives.fpr() or 0.0
+        tiers = self.measure.removeprefix("recall ").split("+")
+        found = sum(report.by_tier[t].found for t in tiers)
+        positives = sum(report.by_tier[t].positives for t in tiers)
+        return found / positives if positives else 0.0
+
+    def holds(self, report: Report) -> bool:
+        value = self.value(report)
+        return value <= self.bound if self.at_most else value >= self.bound
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.measure} {'≤' if self.at_most else '≥'} {self.bound:.0%}"
+
+
+FLOORS = (
+    Floor("queries.jsonl", "recall crisis", 0.98),
+    Floor("queries.jsonl", "recall support", 0.92),
+    Floor("queries.jsonl", "recall info", 0.92),
+    Floor("queries.jsonl", "false-positive rate", 0.03, at_most=True),
+    Floor("heldout.jsonl", "recall crisis", 0.90),
+    Floor("heldout.jsonl", "recall support", 0.92),
+    Floor("heldout.jsonl", "recall info", 0.92),
+    Floor("heldout.jsonl", "false-positive rate", 0.03, at_most=True),
+    Floor("heldout-world.jsonl", "recall crisis", 0.55),
+    Floor("heldout-world.jsonl", "recall support+info", 0.65),
+    Floor("heldout-world.jsonl", "false-positive rate", 0.02, at_most=True),
+)

@@ -49,6 +49,14 @@ class Metrics:
         self.lexicon_info = Gauge("signpost_lexicon_info", "The lexicon version loaded (value 1)", ["version"],
                                   registry=r)
         self.lexicon_failures = Counter("signpost_lexicon_load_failures", "Lexicon loads that failed", registry=r)
+        self.lexicon_published = Gauge("signpost_lexicon_published_timestamp_seconds",
+                                       "When the live lexicon version was published on the lexicon topic "
+                                       "(0: the image's files)", registry=r)
+        self.lexicon_switched = Gauge("signpost_lexicon_switched_timestamp_seconds",
+                                      "When this worker began deciding with the live lexicon version", registry=r)
+        self.lexicon_refused = Counter("signpost_lexicon_versions_refused",
+                                       "Lexicon versions from the lexicon topic refused as broken (the live one "
+                                       "kept serving)", registry=r)
         self.cells_published = Counter("signpost_counter_cells_published", "Anonymized counter cells published",
                                        registry=r)
         self.cells_suppressed = Counter("signpost_counter_cells_suppressed",
@@ -68,6 +76,13 @@ class Metrics:
         for condition in condition_ids:
             for kind in MATCH_KINDS:
                 self.matches.labels(condition, kind)
+
+    def lexicon_live(self, version: str, published_s: float, switched_s: float) -> None:
+        """The version now deciding: the only series of signpost_lexicon_info, with its publish and switch time."""
+        self.lexicon_info.clear()
+        self.lexicon_info.labels(version).set(1)
+        self.lexicon_published.set(published_s)
+        self.lexicon_switched.set(switched_s)
 
     def observe_batch(self, outcome: BatchOutcome) -> None:
         self.events.inc(outcome.events)

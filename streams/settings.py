@@ -12,6 +12,7 @@ from streams.core.lexicon import DEFAULT_LEXICON_DIR
 
 GUARANTEES = ("at_least_once", "exactly_once")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LEXICON_SOURCES = ("topic", "files")  # topic: follow the lexicon topic (the files until it holds a version)
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -34,6 +35,9 @@ class Settings:
     web_host: str = "127.0.0.1"  # the web server's bind address; the container image sets 0.0.0.0
     processing_guarantee: str = "at_least_once"
     lexicon_dir: Path = DEFAULT_LEXICON_DIR
+    lexicon_topic: str = "signpost-lexicon"
+    lexicon_source: str = "topic"
+    lexicon_overlay: Path | None = None
     partitions: int = 4
     batch_size: int = 1000
     batch_window_ms: int = 5
@@ -88,6 +92,9 @@ _ENV = {
     "web_host": "SIGNPOST_WEB_HOST",
     "processing_guarantee": "SIGNPOST_PROCESSING_GUARANTEE",
     "lexicon_dir": "SIGNPOST_LEXICON_DIR",
+    "lexicon_topic": "SIGNPOST_LEXICON_TOPIC",
+    "lexicon_source": "SIGNPOST_LEXICON_SOURCE",
+    "lexicon_overlay": "SIGNPOST_LEXICON_OVERLAY",
     "partitions": "SIGNPOST_PARTITIONS",
     "batch_size": "SIGNPOST_BATCH_SIZE",
     "batch_window_ms": "SIGNPOST_BATCH_WINDOW_MS",
@@ -109,7 +116,7 @@ _ENV = {
 _INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
          "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000),
          "failed_start_linger_s": (0, 600)}
-_TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "app_id"}
+_TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "lexicon_topic", "app_id"}
 
 
 def _parse(key: str, name: str, raw: str) -> object:
@@ -162,6 +169,14 @@ def _parse(key: str, name: str, raw: str) -> object:
         except ValueError:
             raise SettingsError(key, f"{raw!r} is not an IP address to bind (127.0.0.1, 0.0.0.0, ::)") from None
         return raw
+    if name == "lexicon_source":
+        if raw not in LEXICON_SOURCES:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(LEXICON_SOURCES)}")
+        return raw
+    if name == "lexicon_overlay":
+        if not Path(raw).is_dir():
+            raise SettingsError(key, f"{raw!r} is not a folder (a deployment overlay, see lexicon/FORMAT.md)")
+        return Path(raw)
     if name in ("lexicon_dir", "data_dir"):
         return Path(raw)
     if name == "bootstrap_servers":

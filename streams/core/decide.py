@@ -127,7 +127,13 @@ class Decider:
                 -TIER_RANK.get(r.tiers[0], 0) if r.tiers else 0,
             ))
         unique = list({r.id: r for r in ordered}.values())
-        return tuple(self._shown(r, language, spoken, open_now(r)) for r in unique[:MAX_RESOURCES])
+        if any(r.partner for r in unique):  # the deployment's own partners first in their countries (stable)
+            unique.sort(key=lambda r: not r.partner)
+        shown = unique[:MAX_RESOURCES]
+        support = lexicon.support_page
+        if support is not None and support not in shown:  # the in-app support page, with every intercept
+            shown = [*shown[:MAX_RESOURCES - 1], support]
+        return tuple(self._shown(r, language, spoken, open_now(r)) for r in shown)
 
 
 def _shown(r: Resource, language: str, spoken: tuple[str, ...], open_now: bool | None) -> ResourceRef:

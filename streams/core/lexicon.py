@@ -2,7 +2,11 @@
 
 Everything that can be wrong with the lexicon is found here, at load time, and reported with the file and the
 entry: schema violations, duplicate or conflicting terms, dangling condition ids, conditions without a
-resource. The worker, `signpost classify`, the evaluation and the benchmark all load through `load_lexicon`.
+resource. The worker, `signpost classify`, the evaluation and the benchmark all load through `load_lexicon`; a
+version published on the lexicon topic is the same files as bytes (`LexiconFiles`), compiled by `compile_lexicon`.
+
+A deployment overlay (`SIGNPOST_LEXICON_OVERLAY`, lexicon/FORMAT.md) is merged over the base here too, with the
+same checks: its partner resources, its in-app support page, terms it adds and terms it must never intercept.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -26,6 +30,9 @@ from streams.core.resources import Resource
 from streams.core.vocabulary import CONTACT_KINDS, Tier
 
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
+# What the loader reads of a lexicon or overlay folder (and what a published version carries).
+LEXICON_FILES = ("manifest.json", "overlay.json", "conditions/*.json", "patterns/*.json", "resources/*.json",
+                 "typo-guard.txt", "common-words.txt")
 
 
 class LexiconError(ValueError):
@@ -61,6 +68,10 @@ class Lexicon:
     typo_guard: frozenset[str]
     patterns: PatternSet = EMPTY
     common_words: Mapping[str, float] = field(default_factory=dict)  # word -> Zipf (ops/lexicon/typo_guard.py)
+    base_version: str = ""  # the base lexicon's own version; `version` adds the overlay's, if any
+    overlay_version: str | None = None  # "<name>@<version>+<digest>" of the deployment overlay
+    never_intercept: tuple[str, ...] = ()  # the overlay's phrases, normalized: a search holding one gets no help
+    support_page: Resource | None = None  # the overlay's in-app support page: shown with every intercept
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
         return self.of_role("crisis_line", country)
@@ -81,6 +92,39 @@ class Lexicon:
         return sorted({c for r in self.resources.values() if r.role == role for c in r.countries})
 
 
+@dataclass(frozen=True, slots=True)
+class LexiconFiles:
+    """A lexicon (or overlay) folder as bytes: its files by relative path (LEXICON_FILES). `root` is what errors
+    name the files by: the folder, or the topic and version a published record came from."""
+
+    root: str
+    files: Mapping[str, bytes]
+
+    def where(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def names(self, folder: str, suffix: str) -> list[str]:
+        """The files directly in `folder` whose names end with `suffix`, in name order."""
+        prefix = f"{folder}/"
+        return sorted(n for n in self.files
+                      if n.startswith(prefix) and n.endswith(suffix) and "/" not in n[len(prefix):])
+
+
+def read_folder(folder: Path | str) -> LexiconFiles:
+    """The files of a lexicon or overlay folder that the loader reads (LEXICON_FILES)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LexiconError(folder, "(folder)", "does not exist")
+    found: dict[str, bytes] = {}
+    for pattern in LEXICON_FILES:
+        for path in sorted(folder.glob(pattern)):
+            try:
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+            except OSError as exc:
+                raise LexiconError(path, "(file)", f"cannot be read: {exc}") from None
+    return LexiconFiles(str(folder), found)
+
+
 def _schema(name: str) -> dict[str, Any]:
     """The package's own schema: a lexicon folder cannot bring a lenient one of its own."""
     text = (files("streams") / "schemas" / "lexicon" / name).read_text(encoding="utf-8")
@@ -88,16 +132,19 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(source: LexiconFiles, name: str) -> Any:
+    where = source.where(name)
+    if name not in source.files:
+        raise LexiconError(where, "(file)", "is missing")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LexiconError(path, "(file)", f"cannot be read: {exc}") from None
+        return json.loads(source.files[name].decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LexiconError(where, "(file)", f"cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise LexiconError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+        raise LexiconError(where, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
 
 
-def _validate(path: Path, data: Any, schema: dict[str, Any]) -> None:
+def _validate(path: str, data: Any, schema: dict[str, Any]) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -108,9 +155,10 @@ def _validate(path: Path, data: Any, schema: dict[str, Any]) -> None:
         raise LexiconError(path, entry, error.message)
 
 
-def _condition(path: Path, raw: dict[str, Any]) -> Condition:
-    if raw["id"] != path.stem:
-        raise LexiconError(path, "id", f"id {raw['id']!r} must equal the file name {path.stem!r}")
+def _condition(path: str, raw: dict[str, Any]) -> Condition:
+    stem = PurePosixPath(path).stem
+    if raw["id"] != stem:
+        raise LexiconError(path, "id", f"id {raw['id']!r} must equal the file name {stem!r}")
     return Condition(
         id=raw["id"],
         name=raw["name"],
@@ -122,27 +170,21 @@ def _condition(path: Path, raw: dict[str, Any]) -> Condition:
     )
 
 
-def _check_terms(files: dict[str, Path], conditions: dict[str, Condition]) -> None:
+Owners = dict[str, tuple[str, str]]  # normalized term -> (condition id, entry)
+
+
+def _check_terms(files: dict[str, str], conditions: dict[str, Condition]) -> Owners:
     """No term twice, in one condition or across two, once normalized; no exclusion equal to its own term.
+    Returns who owns each normalized term.
 
     An exclusion cancels matches of its own condition only, so it may equal another condition's term
     ("schädel hirn trauma" is not PTSD, and is a brain injury)."""
-    owner: dict[str, tuple[str, str]] = {}
+    owner: Owners = {}
     for cond in conditions.values():
         entries = [(f"terms.{lang}", t) for lang, ts in cond.terms.items() for t in ts]
         entries += [("coded", t) for t in cond.coded] + [("contextual", c.term) for c in cond.contextual]
         for entry, term in entries:
-            key = normalize.phrase(term)
-            if not key:
-                raise LexiconError(files[cond.id], entry, f"term {term!r} has no letters once normalized")
-            if key in owner:
-                other, other_entry = owner[key]
-                where = "twice in this condition" if other == cond.id else f"also in condition {other!r}"
-                raise LexiconError(
-                    files[cond.id], entry,
-                    f"term {term!r} (normalized {key!r}) is {where} ({other_entry})",
-                )
-            owner[key] = (cond.id, entry)
+            _own(owner, files[cond.id], cond.id, entry, term)
     for cond in conditions.values():
         for lang, exclusions in cond.exclusions.items():
             for ex in exclusions:
@@ -152,9 +194,21 @@ def _check_terms(files: dict[str, Path], conditions: dict[str, Condition]) -> No
                         files[cond.id], f"exclusions.{lang}",
                         f"exclusion {ex!r} is also a term of this condition",
                     )
+    return owner
 
 
-def _check_resources(lexicon_dir: Path, resources: dict[str, Resource], origin: dict[str, Path],
+def _own(owner: Owners, file: str, condition: str, entry: str, term: str) -> None:
+    key = normalize.phrase(term)
+    if not key:
+        raise LexiconError(file, entry, f"term {term!r} has no letters once normalized")
+    if key in owner:
+        other, other_entry = owner[key]
+        where = "twice in this condition" if other == condition else f"also in condition {other!r}"
+        raise LexiconError(file, entry, f"term {term!r} (normalized {key!r}) is {where} ({other_entry})")
+    owner[key] = (condition, entry)
+
+
+def _check_resources(base: LexiconFiles, resources: dict[str, Resource], origin: dict[str, str],
                      conditions: dict[str, Condition]) -> None:
     for res in resources.values():
         for cid in res.conditions:
@@ -172,38 +226,72 @@ def _check_resources(lexicon_dir: Path, resources: dict[str, Resource], origin: 
         has_info = any(cond.id in r.conditions and r.kind == "info" for r in resources.values())
         if not has_info:
             raise LexiconError(
-                lexicon_dir / "conditions" / f"{cond.id}.json", cond.id,
+                base.where(f"conditions/{cond.id}.json"), cond.id,
                 "no info resource names this condition (every condition needs a trusted page)",
             )
     if not any(r.role == "crisis_directory" for r in resources.values()):
-        raise LexiconError(lexicon_dir / "resources", "(all files)", "no crisis_directory resource")
+        raise LexiconError(base.where("resources"), "(all files)", "no crisis_directory resource")
 
 
-def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
-    lexicon_dir = Path(lexicon_dir)
-    if not lexicon_dir.is_dir():
-        raise LexiconError(lexicon_dir, "(folder)", "does not exist")
+def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR, overlay_dir: Path | str | None = None) -> Lexicon:
+    """The lexicon in a folder, with a deployment overlay's folder merged over it if one is named."""
+    return compile_lexicon(read_folder(lexicon_dir), None if overlay_dir is None else read_folder(overlay_dir))
+
+
+def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> Lexicon:
+    """Validates and builds a lexicon from its files; raises LexiconError naming the file and the entry."""
     digest = hashlib.sha256()
 
-    manifest_path = lexicon_dir / "manifest.json"
-    manifest = _read_json(manifest_path)
+    manifest_path = base.where("manifest.json")
+    manifest = _read_json(base, "manifest.json")
     _validate(manifest_path, manifest, _schema("manifest.schema.json"))
-    digest.update(manifest_path.read_bytes())
+    digest.update(base.files["manifest.json"])
 
     conditions: dict[str, Condition] = {}
-    files: dict[str, Path] = {}
-    for path, raw in _documents(lexicon_dir / "conditions", "condition.schema.json", digest):
+    files: dict[str, str] = {}
+    for path, raw in _documents(base, "conditions", "condition.schema.json", digest):
         cond = _condition(path, raw)
         conditions[cond.id], files[cond.id] = cond, path
     if not conditions:
-        raise LexiconError(lexicon_dir / "conditions", "(folder)", "holds no condition")
-    _check_terms(files, conditions)
+        raise LexiconError(base.where("conditions"), "(folder)", "holds no condition")
+    owners = _check_terms(files, conditions)
 
-    patterns = _load_patterns(lexicon_dir, conditions, digest)
+    patterns = _load_patterns(base, conditions, digest)
 
     resources: dict[str, Resource] = {}
-    origin: dict[str, Path] = {}
-    for path, raw_list in _documents(lexicon_dir / "resources", "resources.schema.json", digest):
+    origin: dict[str, str] = {}
+    _read_resources(base, digest, resources, origin)
+
+    guard = set(manifest.get("typo_guard", ()))
+    guard.update(line for _, line in _lines(base, "typo-guard.txt", digest))
+    common: dict[str, float] = {}
+    for number, line in _lines(base, "common-words.txt", digest):
+        word, _, zipf = line.rpartition(" ")
+        try:
+            common[word] = float(zipf)
+        except ValueError:
+            raise LexiconError(base.where("common-words.txt"), f"line {number}", "not '<word> <Zipf frequency>': "
+                               "regenerate it with ops/lexicon/typo_guard.py") from None
+    base_version = f"{manifest['version']}+{digest.hexdigest()[:12]}"
+    added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin)
+    _check_resources(base, resources, origin, conditions)
+    return Lexicon(
+        version=base_version if added.version is None else f"{base_version}/{added.version}",
+        conditions=conditions,
+        resources=resources,
+        typo_guard=frozenset(normalize.fold(w) for w in guard),
+        patterns=patterns,
+        common_words=MappingProxyType(common),
+        base_version=base_version,
+        overlay_version=added.version,
+        never_intercept=added.never_intercept,
+        support_page=added.support_page,
+    )
+
+
+def _read_resources(source: LexiconFiles, digest: Any, resources: dict[str, Resource], origin: dict[str, str],
+                    partner: bool = False) -> None:
+    for path, raw_list in _documents(source, "resources", "resources.schema.json", digest):
         for raw in raw_list:
             if raw["id"] in resources:
                 raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
@@ -212,62 +300,97 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR) -> Lexicon:
                 fields["open"] = parse_hours(raw.get("open"))
             except (ValueError, KeyError) as exc:
                 raise LexiconError(path, f"{raw['id']} (open)", str(exc)) from None
-            resources[raw["id"]] = Resource(**fields)
+            resources[raw["id"]] = Resource(**fields, partner=partner)
             origin[raw["id"]] = path
-    _check_resources(lexicon_dir, resources, origin, conditions)
-
-    guard = set(manifest.get("typo_guard", ()))
-    guard.update(line for _, line in _lines(lexicon_dir / "typo-guard.txt", digest))
-    common: dict[str, float] = {}
-    common_path = lexicon_dir / "common-words.txt"
-    for number, line in _lines(common_path, digest):
-        word, _, zipf = line.rpartition(" ")
-        try:
-            common[word] = float(zipf)
-        except ValueError:
-            raise LexiconError(common_path, f"line {number}", "not '<word> <Zipf frequency>': regenerate it "
-                               "with ops/lexicon/typo_guard.py") from None
-    return Lexicon(
-        version=f"{manifest['version']}+{digest.hexdigest()[:12]}",
-        conditions=conditions,
-        resources=resources,
-        typo_guard=frozenset(normalize.fold(w) for w in guard),
-        patterns=patterns,
-        common_words=MappingProxyType(common),
-    )
 
 
-def _documents(folder: Path, schema_name: str, digest: Any) -> Iterator[tuple[Path, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Overlay:
+    version: str | None = None
+    never_intercept: tuple[str, ...] = ()
+    support_page: Resource | None = None
+
+
+def _merge_overlay(overlay: LexiconFiles, conditions: dict[str, Condition], owners: Owners,
+                   resources: dict[str, Resource], origin: dict[str, str]) -> _Overlay:
+    """Merges a deployment overlay over the base (in place): its resources (partners, shown first in their
+    countries), the terms it adds to the base's conditions, its never-intercept phrases and its support page."""
+    digest = hashlib.sha256()
+    manifest_path = overlay.where("overlay.json")
+    manifest = _read_json(overlay, "overlay.json")
+    _validate(manifest_path, manifest, _schema("overlay.schema.json"))
+    digest.update(overlay.files["overlay.json"])
+    _read_resources(overlay, digest, resources, origin, partner=True)
+    for cid, by_language in manifest.get("terms", {}).items():
+        cond = conditions.get(cid)
+        if cond is None:
+            raise LexiconError(manifest_path, f"terms.{cid}", f"condition {cid!r} does not exist in the base")
+        merged = dict(cond.terms)
+        for lang, terms in by_language.items():
+            for term in terms:
+                _own(owners, manifest_path, cid, f"terms.{cid}.{lang}", term)
+            merged[lang] = (*merged.get(lang, ()), *terms)
+        conditions[cid] = Condition(cond.id, cond.name, cond.tier, merged, cond.coded, cond.contextual,
+                                    cond.exclusions)
+    never: list[str] = []
+    for lang, phrases in manifest.get("never_intercept", {}).items():
+        for phrase in phrases:
+            key = normalize.phrase(phrase)
+            entry = f"never_intercept.{lang}"
+            if not key:
+                raise LexiconError(manifest_path, entry, f"phrase {phrase!r} has no letters once normalized")
+            owner = owners.get(key)
+            if owner is not None and conditions[owner[0]].tier == "crisis":
+                raise LexiconError(manifest_path, entry, f"phrase {phrase!r} is a crisis term of condition "
+                                   f"{owner[0]!r}: never intercepting it would hide crisis lines")
+            never.append(key)
+    support: Resource | None = None
+    if "support_page" in manifest:
+        support = resources.get(manifest["support_page"])
+        if support is None or not support.partner or support.kind != "info" or support.url is None:
+            raise LexiconError(manifest_path, "support_page", f"{manifest['support_page']!r} is not a resource of "
+                               "this overlay with kind info and a url")
+    version = f"{manifest['name']}@{manifest['version']}+{digest.hexdigest()[:12]}"
+    return _Overlay(version, tuple(dict.fromkeys(never)), support)
+
+
+def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any) -> Iterator[tuple[str, Any]]:
     """Each JSON file of a folder, in name order, validated against the package's schema and added to the
     version's digest."""
     schema = _schema(schema_name)
-    for path in sorted(folder.glob("*.json")):
-        raw = _read_json(path)
+    for name in source.names(folder, ".json"):
+        raw = _read_json(source, name)
+        path = source.where(name)
         _validate(path, raw, schema)
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(PurePosixPath(name).name.encode() + b"\0" + source.files[name])
         yield path, raw
 
 
-def _lines(path: Path, digest: Any) -> Iterator[tuple[int, str]]:
+def _lines(source: LexiconFiles, name: str, digest: Any) -> Iterator[tuple[int, str]]:
     """The numbered lines of a generated word list (ops/lexicon/typo_guard.py), less comments; none if absent."""
-    if not path.exists():
+    data = source.files.get(name)
+    if data is None:
         return
-    digest.update(path.read_bytes())
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    digest.update(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LexiconError(source.where(name), "(file)", f"cannot be read: {exc}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip() and not line.startswith("#"):
             yield number, line.strip()
 
 
-def _load_patterns(lexicon_dir: Path, conditions: dict[str, Condition], digest: Any) -> PatternSet:
+def _load_patterns(source: LexiconFiles, conditions: dict[str, Condition], digest: Any) -> PatternSet:
     classes: dict[str, tuple[str, ...]] = {}
     patterns: list[Pattern] = []
-    origin: dict[str, Path] = {}
-    for path, raw in _documents(lexicon_dir / "patterns", "patterns.schema.json", digest):
+    origin: dict[str, str] = {}
+    for path, raw in _documents(source, "patterns", "patterns.schema.json", digest):
 
-        def fail(entry: str, problem: str, path: Path = path) -> None:
+        def fail(entry: str, problem: str, path: str = path) -> None:
             raise LexiconError(path, entry, problem)
 
-        more_classes, more = read_patterns(path, raw, conditions, fail)
+        more_classes, more = read_patterns(PurePosixPath(path), raw, conditions, fail)
         for pattern in more:
             if pattern.id in origin:
                 fail(f"patterns.{pattern.id}", f"pattern id also used in {origin[pattern.id]}")

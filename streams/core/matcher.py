@@ -113,6 +113,14 @@ class Matcher:
         self._match_cache: dict[str, tuple[Match, ...]] = {}
         self._guard = lexicon.typo_guard if guard else frozenset()
         self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
+        # An overlay's never-intercept phrases: spaced ones by their first word, unspaced ones as substrings.
+        never: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in lexicon.never_intercept:
+            if not _UNSPACED.search(phrase):
+                phrase_words = tuple(phrase.split(" "))
+                never.setdefault(phrase_words[0], []).append(phrase_words)
+        self._never = {first: tuple(v) for first, v in never.items()}
+        self._never_unspaced = tuple(p for p in lexicon.never_intercept if _UNSPACED.search(p))
 
     # -- the per-search path -------------------------------------------------------------------------------
 
@@ -125,9 +133,16 @@ class Matcher:
             cached = self._match_cache[query] = tuple(self._match(query))
         return list(cached)
 
+    def recent_queries(self, most: int) -> list[str]:
+        """The `most` searches memoized last (to warm the next version's matcher; they never leave the worker)."""
+        cache = self._match_cache
+        return list(itertools.islice(reversed(cache), min(most, len(cache))))
+
     def _match(self, query: str) -> list[Match]:
         folded = normalize.fold(query)
         tokens = normalize.words(folded)
+        if (self._never or self._never_unspaced) and self._never_intercepted(folded, tokens):
+            return []
         found: dict[str, Match] = {}
         # One pass over the words: phrases starting at each word, and each word's (memoized) correction.
         phrases, cache = self._phrases, self._corrections_cache
@@ -169,6 +184,15 @@ class Matcher:
         if not found:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
+
+    def _never_intercepted(self, folded: str, tokens: list[str]) -> bool:
+        """Whether the search holds one of the overlay's never-intercept phrases (whole words)."""
+        never = self._never
+        for i, token in enumerate(tokens):
+            for words in never.get(token, ()):
+                if tuple(tokens[i:i + len(words)]) == words:
+                    return True
+        return any(phrase in folded for phrase in self._never_unspaced)
 
     def _scan_patterns(self, tokens: list[str], gates: list[str], found: dict[str, Match]) -> None:
         """Compositional patterns. A matched look-alike pattern cancels its condition within its own span: the

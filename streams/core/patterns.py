@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -55,7 +55,7 @@ class PatternSet:
 EMPTY = PatternSet({}, ())
 
 
-def read_patterns(path: Path, raw: dict[str, Any], conditions: Mapping[str, object],
+def read_patterns(path: PurePath, raw: dict[str, Any], conditions: Mapping[str, object],
                   fail: Any) -> tuple[dict[str, tuple[str, ...]], list[Pattern]]:
     """One language file, schema-valid already, into classes and patterns; `fail(entry, problem)` raises."""
     language = raw["language"]

@@ -49,6 +49,7 @@ class Resource:
     role: str | None = None
     evidence: str | None = None
     note: str | None = None
+    partner: bool = False  # from the deployment's overlay: shown first in its countries (never in a decision)
 
     def public(self) -> ResourceRef:
         """What a decision carries: enough to render the resource, nothing about how it was checked."""

@@ -32,7 +32,8 @@ def isolated_settings(bootstrap: str, tag: str, data_dir: Path, **overrides: Any
     fields: dict[str, Any] = dict(
         bootstrap_servers=bootstrap, app_id=f"signpost-{suffix}", events_topic=f"search-events-{suffix}",
         decisions_topic=f"intercept-decisions-{suffix}", dlq_topic=f"search-events-dlq-{suffix}",
-        counters_topic=f"condition-counters-{suffix}", data_dir=data_dir,
+        counters_topic=f"condition-counters-{suffix}", lexicon_topic=f"signpost-lexicon-{suffix}",
+        data_dir=data_dir,
     )
     return Settings(**{**fields, **overrides})
 

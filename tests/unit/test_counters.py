@@ -15,17 +15,34 @@ def counting(**kw: object) -> Counting:
     return Counting(window_s=60, grace_s=10, k=kw.pop("k", 10), hash_key=b"k" * 32, partitions=4, **kw)  # type: ignore[arg-type]
 
 
-def pair(user: str | None, ts: int, intercept: bool = True) -> tuple[SearchEvent, dict]:
+def pair(user: str | None, ts: int, intercept: bool = True, version: str = "v1") -> tuple[SearchEvent, dict]:
     event = SearchEvent("s", "q", "en-US", "en", "US", ts, "search", user)
     conditions = [{"id": "anxiety", "tier": "support"}] if intercept else []
-    return event, {"intercept": intercept, "conditions": conditions}
+    return event, {"intercept": intercept, "conditions": conditions, "lexicon_version": version}
 
 
-def merged(c: Counting, pairs: list, now: int) -> dict[bytes, bytes]:
-    cells: dict[bytes, bytes] = {}
+def merged(c: Counting, pairs: list, now: int, cells: dict[bytes, bytes] | None = None) -> dict[bytes, bytes]:
+    cells = {} if cells is None else cells
     for key, value, _ in c.updates(c.fold(pairs, now)):
         cells[key] = c.merge(cells.get(key), value)
     return cells
+
+
+def test_a_window_decided_by_one_version_names_it_alone() -> None:
+    c = counting()
+    cells = merged(c, [pair(f"user-{i}", 5_000 + i, version="1.0.0+a") for i in range(12)], now=6_000)
+    published = [c.publishable(k, v, "(window)") for k, v in cells.items()]
+    assert {p["lexicon_version"] for p in published if p} == {"1.0.0+a"}
+    assert not any("lexicon_versions" in p for p in published if p)
+
+
+def test_a_window_in_which_a_new_version_went_live_names_both() -> None:
+    c = counting()
+    cells = merged(c, [pair(f"user-{i}", 5_000 + i, version="1.0.0+a") for i in range(4)], now=6_000)
+    cells = merged(c, [pair(f"user-{i}", 7_000 + i, version="1.0.1+b") for i in range(12)], now=8_000, cells=cells)
+    anxiety = next(p for k, v in cells.items() if (p := c.publishable(k, v, "(window)")) and p["condition"])
+    assert anxiety["lexicon_version"] == "1.0.1+b"  # it decided most of the window
+    assert anxiety["lexicon_versions"] == ["1.0.0+a", "1.0.1+b"]
 
 
 def test_a_cell_with_k_people_is_published_with_exact_numbers() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from streams.core.decide import Decider
-from streams.evaluation import Report, evaluate, load_labeled
+from streams.evaluation import FLOORS, Floor, Report, evaluate, load_labeled
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 
@@ -103,3 +103,10 @@ def test_world_heldout_support_and_info_recall_does_not_regress_below_65_percent
 
 def test_world_heldout_false_positive_rate_is_at_most_2_percent(world: Report) -> None:
     assert world.negatives.fpr() <= 0.02
+
+
+@pytest.mark.parametrize("floor", FLOORS, ids=str)
+def test_the_floors_that_lexicon_publish_checks_hold_on_the_lexicon_in_the_repository(
+        floor: Floor, development: Report, heldout: Report, world: Report) -> None:
+    report = {"queries.jsonl": development, "heldout.jsonl": heldout, "heldout-world.jsonl": world}[floor.file]
+    assert floor.holds(report), f"{floor}: {floor.value(report):.3f}"

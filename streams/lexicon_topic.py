@@ -1,0 +1,239 @@
+"""The lexicon topic (SIGNPOST_LEXICON_TOPIC): every published lexicon version as one record; workers follow it.
+
+A record's key is its version (UTF-8); its value is zlib-compressed JSON, `{"format": 1, "version",
+"published_at_ms", "reason", "forced", "base": {file: text}, "overlay": {file: text} | null}`: the files the loader
+reads (streams/core/lexicon.py), so a worker compiles a published version exactly as it would its own folder.
+The topic has one partition and is compacted: compaction keeps the newest record of each version, so every version
+ever published stays on the topic, and their order is total. The live version is the newest record that compiles.
+A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
+
+A worker compiles a new version in a thread, never on the per-search path, and hands it to `LiveLexicon`; the
+decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
+decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
+offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.core.decide import Decider
+from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+# The topic's max.message.bytes (set when it is created) and the clients' limits. The lexicon is about 3.4 MB of
+# text and 0.9 MB compressed: Kafka's default of 1 MB would be a cliff a few terms away.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+WARM_QUERIES = 5000  # the live matcher's most recent searches, matched by the new one before it takes over
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One published version: its files, when and why it was published."""
+
+    version: str
+    base: dict[str, bytes]
+    overlay: dict[str, bytes] | None
+    published_at_ms: int
+    reason: str | None = None
+    forced: bool = False  # published below the evaluation floors (`--force --reason`)
+    offset: int = -1  # on the topic; -1 before it is published
+
+    def compile(self, where: str) -> Lexicon:
+        """The lexicon of these files; errors name `where` (topic and offset) with the file and entry."""
+        base = LexiconFiles(f"{where} {self.version}", self.base)
+        overlay = None if self.overlay is None else LexiconFiles(f"{where} {self.version} overlay", self.overlay)
+        return compile_lexicon(base, overlay)
+
+    def republished(self, reason: str | None, forced: bool) -> Published:
+        """The same files, published again now (a rollback)."""
+        return Published(self.version, self.base, self.overlay, int(time.time() * 1000), reason, forced)
+
+
+def from_files(lexicon: Lexicon, base: LexiconFiles, overlay: LexiconFiles | None, reason: str | None = None,
+               forced: bool = False) -> Published:
+    return Published(lexicon.version, dict(base.files), None if overlay is None else dict(overlay.files),
+                     int(time.time() * 1000), reason, forced)
+
+
+def encode(published: Published) -> bytes:
+    def texts(files: dict[str, bytes]) -> dict[str, str]:
+        return {name: data.decode("utf-8") for name, data in files.items()}
+
+    return zlib.compress(orjson.dumps({
+        "format": FORMAT, "version": published.version, "published_at_ms": published.published_at_ms,
+        "reason": published.reason, "forced": published.forced, "base": texts(published.base),
+        "overlay": None if published.overlay is None else texts(published.overlay),
+    }), 9)
+
+
+def decode(value: bytes | None, offset: int, where: str) -> Published:
+    """A record's value; a value that is not one raises LexiconError naming the record."""
+    try:
+        raw = orjson.loads(zlib.decompress(value or b""))
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format {raw.get('format')!r}, not {FORMAT}")
+
+        def files(texts: dict[str, str]) -> dict[str, bytes]:
+            return {str(name): text.encode("utf-8") for name, text in texts.items()}
+
+        return Published(str(raw["version"]), files(raw["base"]), None if raw["overlay"] is None else
+                         files(raw["overlay"]), int(raw["published_at_ms"]), raw.get("reason"),
+                         bool(raw.get("forced")), offset)
+    except (zlib.error, orjson.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LexiconError(where, "(record)", f"not a lexicon version: {type(exc).__name__}: {exc}") from None
+
+
+def where(topic: str, offset: int) -> str:
+    return f"{topic}@{offset}"
+
+
+async def read_topic(settings: Settings, kafka_options: dict[str, Any]) -> tuple[list[Any], int]:
+    """Every record on the lexicon topic now, oldest first, and the offset after the last (0: no topic yet)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, max_partition_fetch_bytes=MAX_RECORD_BYTES,
+                                fetch_max_bytes=MAX_RECORD_BYTES, **kafka_options)
+    await consumer.start()
+    try:
+        if settings.lexicon_topic not in await consumer.topics():
+            return [], 0
+        tp = TopicPartition(settings.lexicon_topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        records: list[Any] = []
+        while await consumer.position(tp) < end:
+            for batch in (await consumer.getmany(tp, timeout_ms=1000)).values():
+                records.extend(batch)
+        return records, end
+    finally:
+        await consumer.stop()
+
+
+async def publish(settings: Settings, published: Published, kafka_options: dict[str, Any]) -> int:
+    """Sends one version; returns its offset once the broker has it."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+                                max_request_size=MAX_RECORD_BYTES, **kafka_options)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(settings.lexicon_topic, encode(published),
+                                            key=published.version.encode(), partition=0)
+        return int(sent.offset)
+    finally:
+        await producer.stop()
+
+
+Refused = Callable[[Any, LexiconError], None]
+
+
+def newest_valid(records: list[Any], topic: str, refused: Refused) -> tuple[Lexicon, Published] | None:
+    """The newest record that decodes and compiles, with its lexicon; each newer one that does not is refused."""
+    for record in reversed(records):
+        try:
+            published = decode(record.value, record.offset, where(topic, record.offset))
+            return published.compile(where(topic, record.offset)), published
+        except LexiconError as exc:
+            refused(record, exc)
+    return None
+
+
+def log_refused(record: Any, exc: LexiconError) -> None:
+    log.error("lexicon version at %s[%d]@%d refused, the live version keeps serving: file %s, entry %s: %s",
+              record.topic, record.partition, record.offset, exc.file, exc.entry, exc.problem)
+
+
+class LiveLexicon:
+    """The version deciding now, and the one compiled to take over at the next batch boundary."""
+
+    def __init__(self, decider: Decider, metrics: Metrics, published_at_ms: int = 0) -> None:
+        self.decider = decider
+        self.metrics = metrics
+        self._pending: tuple[Decider, int] | None = None
+        metrics.lexicon_live(decider.version, published_at_ms / 1000, time.time())
+        metrics.known_conditions(decider.lexicon.conditions)
+
+    def offer(self, decider: Decider, published_at_ms: int) -> None:
+        """A compiled version, swapped in by the next `at_batch_boundary` (a newer offer replaces it)."""
+        self._pending = (decider, published_at_ms)
+
+    def at_batch_boundary(self) -> Decider:
+        """Called by the decision loop before each batch: the decider for the whole batch."""
+        if self._pending is not None:
+            (decider, published_at_ms), self._pending = self._pending, None
+            old, self.decider = self.decider, decider
+            self.metrics.lexicon_live(decider.version, published_at_ms / 1000, time.time())
+            self.metrics.known_conditions(decider.lexicon.conditions)
+            # The worker freezes what it built at start-up out of the collector's full passes (streams/app.py):
+            # the new version joins it. The old one's memo wrappers hold it in cycles, which frozen objects never
+            # leave: dropping its attributes lets reference counting free it.
+            old.__dict__.clear()
+            gc.freeze()
+        return self.decider
+
+
+class LexiconFollower:
+    """Reads the lexicon topic from `start_offset` on; compiles each new version in a thread and offers it."""
+
+    def __init__(self, settings: Settings, live: LiveLexicon, metrics: Metrics, start_offset: int,
+                 kafka_options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.live = live
+        self.metrics = metrics
+        self.offset = start_offset
+        self.kafka_options = kafka_options
+
+    async def run(self) -> None:
+        topic = self.settings.lexicon_topic
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+                                    enable_auto_commit=False, max_partition_fetch_bytes=MAX_RECORD_BYTES,
+                                    fetch_max_bytes=MAX_RECORD_BYTES, **self.kafka_options)
+        await consumer.start()
+        try:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            consumer.seek(tp, self.offset)
+            while True:
+                for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
+                    for record in records:
+                        await self.consider(record)
+                        self.offset = record.offset + 1  # a restarted follower goes on from here
+        finally:
+            await consumer.stop()
+
+    async def consider(self, record: Any) -> None:
+        at = where(record.topic, record.offset)
+        try:
+            published = decode(record.value, record.offset, at)
+            if published.version == self.live.decider.version:  # republished as it is: only its time is new
+                self.metrics.lexicon_published.set(published.published_at_ms / 1000)
+                return
+            recent = self.live.decider.matcher.recent_queries(WARM_QUERIES)
+            decider = await asyncio.to_thread(_compile, published, at, recent)
+        except LexiconError as exc:
+            self.metrics.lexicon_refused.inc()
+            log_refused(record, exc)
+            return
+        log.info("lexicon version %s (%s) compiled; it decides from the next batch", decider.version, at)
+        self.live.offer(decider, published.published_at_ms)
+
+
+def _compile(published: Published, at: str, recent: list[str]) -> Decider:
+    """In a worker thread: the lexicon and its matcher, built whole before any search sees them, and warmed with
+    the recent searches (held in memory only), so the first batches after the swap do not all miss its memo."""
+    decider = Decider(published.compile(at))
+    for query in recent:
+        decider.matcher.match(query)
+    return decider
