@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -230,10 +231,28 @@ class LexiconFollower:
         self.live.offer(decider, published.published_at_ms)
 
 
+COMPILE_SWITCH_INTERVAL_S = 0.0005  # while a version compiles: how soon the decision loop gets the GIL back
+
+
 def _compile(published: Published, at: str, recent: list[str]) -> Decider:
     """In a worker thread: the lexicon and its matcher, built whole before any search sees them, and warmed with
-    the recent searches (held in memory only), so the first batches after the swap do not all miss its memo."""
-    decider = Decider(published.compile(at))
-    for query in recent:
-        decider.matcher.match(query)
-    return decider
+    the recent searches (held in memory only), so the first batches after the swap do not all miss its memo.
+
+    The build shares the interpreter with the decision loop. Two things made the searches around a switch
+    wait: the collector's full passes over the millions of objects the build makes (each holds the GIL for the
+    whole pass), and the thread switch interval (5 ms: a batch waited that long for the GIL at each turn). So
+    the collector is off for the build and what it built is frozen out of later passes (as start-up does,
+    streams/app.py), and the switch interval is short until it is done."""
+    interval, collecting = sys.getswitchinterval(), gc.isenabled()
+    sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
+    gc.disable()
+    try:
+        decider = Decider(published.compile(at))
+        for query in recent:
+            decider.matcher.match(query)
+        gc.freeze()
+        return decider
+    finally:
+        if collecting:
+            gc.enable()
+        sys.setswitchinterval(interval)
