@@ -110,8 +110,9 @@ class PatternMatcher:
         gates: dict[str, set[Pattern]] = {}
         lookalike_words: set[str] = set()
         unspaced: dict[str, list[str]] = {}
+        expected: dict[str, float] = {}
         for pattern in patterns.patterns:
-            anchor = _anchor(pattern, patterns.classes, common_words)
+            anchor = _anchor(pattern, patterns.classes, common_words, expected)
             for phrase in patterns.classes[anchor]:
                 key = normalize.phrase(phrase)
                 if _UNSPACED.search(key):
@@ -217,15 +218,16 @@ def _key_word(key: str, common: Mapping[str, float]) -> str:
     return min(reversed(key.split(" ")), key=lambda w: _zipf(w, common))
 
 
-def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Mapping[str, float]) -> str:
+def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Mapping[str, float],
+            expected: dict[str, float]) -> str:
     """The required class least likely in an ordinary search: the smallest sum of its phrases' key-word
-    frequencies; the later class on a tie (objects such as "die" or "pills" come last)."""
+    frequencies (`expected`, filled in once a class); the later class on a tie (objects such as "die" or
+    "pills" come last)."""
     required = [s.word_class for s in pattern.steps if s.word_class and not s.optional]
-
-    def expected(name: str) -> float:
-        return sum(10 ** _zipf(_key_word(normalize.phrase(p), common), common) for p in classes[name])
-
-    return min(reversed(required), key=expected)
+    for name in required:
+        if name not in expected:
+            expected[name] = sum(10 ** _zipf(_key_word(normalize.phrase(p), common), common) for p in classes[name])
+    return min(reversed(required), key=expected.__getitem__)
 
 
 def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:
