@@ -163,6 +163,8 @@ class LiveLexicon:
         self.decider = decider
         self.metrics = metrics
         self._pending: tuple[Decider, int] | None = None
+        self._retired: list[Decider] = []
+        self.swapped = asyncio.Event()  # set at each swap: the follower then frees the old version
         metrics.lexicon_live(decider.version, published_at_ms / 1000, time.time())
         metrics.known_conditions(decider.lexicon.conditions)
 
@@ -174,15 +176,18 @@ class LiveLexicon:
         """Called by the decision loop before each batch: the decider for the whole batch."""
         if self._pending is not None:
             (decider, published_at_ms), self._pending = self._pending, None
-            old, self.decider = self.decider, decider
+            self._retired.append(self.decider)
+            self.decider = decider
             self.metrics.lexicon_live(decider.version, published_at_ms / 1000, time.time())
             self.metrics.known_conditions(decider.lexicon.conditions)
-            # The worker freezes what it built at start-up out of the collector's full passes (streams/app.py):
-            # the new version joins it. The old one's memo wrappers hold it in cycles, which frozen objects never
-            # leave: dropping its attributes lets reference counting free it.
-            old.__dict__.clear()
-            gc.freeze()
+            self.swapped.set()
         return self.decider
+
+    def retired(self) -> list[Decider]:
+        """The versions swapped out since the last call, to free (`dispose`) off the per-search path."""
+        retired, self._retired = self._retired, []
+        self.swapped.clear()
+        return retired
 
 
 class LexiconFollower:
@@ -222,37 +227,80 @@ class LexiconFollower:
                 self.metrics.lexicon_published.set(published.published_at_ms / 1000)
                 return
             recent = self.live.decider.matcher.recent_queries(WARM_QUERIES)
-            decider = await asyncio.to_thread(_compile, published, at, recent)
+            decider = await asyncio.to_thread(_off_the_loop, _compile, published, at, recent)
         except LexiconError as exc:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
             return
         log.info("lexicon version %s (%s) compiled; it decides from the next batch", decider.version, at)
         self.live.offer(decider, published.published_at_ms)
+        await self.live.swapped.wait()
+        for old in self.live.retired():
+            await asyncio.to_thread(_off_the_loop, dispose, old)
 
 
 COMPILE_SWITCH_INTERVAL_S = 0.0005  # while a version compiles: how soon the decision loop gets the GIL back
 
 
 def _compile(published: Published, at: str, recent: list[str]) -> Decider:
-    """In a worker thread: the lexicon and its matcher, built whole before any search sees them, and warmed with
-    the recent searches (held in memory only), so the first batches after the swap do not all miss its memo.
+    """The lexicon and its matcher, built whole before any search sees them, and warmed with the recent
+    searches (held in memory only), so the first batches after the swap do not all miss its memo."""
+    decider = Decider(published.compile(at))
+    for query in recent:
+        decider.matcher.match(query)
+    gc.freeze()  # what it built joins what start-up built, out of the collector's full passes (streams/app.py)
+    return decider
 
-    The build shares the interpreter with the decision loop. Two things made the searches around a switch
-    wait: the collector's full passes over the millions of objects the build makes (each holds the GIL for the
-    whole pass), and the thread switch interval (5 ms: a batch waited that long for the GIL at each turn). So
-    the collector is off for the build and what it built is frozen out of later passes (as start-up does,
-    streams/app.py), and the switch interval is short until it is done."""
+
+def _off_the_loop(work: Callable[..., Any], *args: Any) -> Any:
+    """Runs `work` (a build, or freeing an old version) in this worker thread, sharing the interpreter with the
+    decision loop as little as it can. Two causes of waiting searches were measured: the collector's full passes
+    over the millions of objects a build makes, each holding the GIL throughout (so the collector is off until
+    the work is done), and the thread switch interval, 5 ms, that a batch waited at each turn for the GIL (so it
+    is 0.5 ms meanwhile). A hook that paused the build while a batch was being decided was tried too: it doubled
+    the build and did not lower the batches' latency (docs/decisions.md)."""
     interval, collecting = sys.getswitchinterval(), gc.isenabled()
     sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
     gc.disable()
     try:
-        decider = Decider(published.compile(at))
-        for query in recent:
-            decider.matcher.match(query)
-        gc.freeze()
-        return decider
+        return work(*args)
     finally:
         if collecting:
             gc.enable()
         sys.setswitchinterval(interval)
+
+
+_OURS = "streams."
+
+
+def dispose(root: Any) -> None:
+    """Frees a swapped-out version a little at a time, so no single deallocation holds the GIL for long (freeing a
+    whole matcher at once is one cascade of about 100 ms): a walk that takes each object's references before
+    dropping it, so each object freed is freed shallowly. Only objects nothing else holds are walked, and none is
+    changed, except that the walked instances of this package lose their attributes, which breaks the reference
+    cycles of their memo wrappers (frozen objects are never collected, so reference counting must free them)."""
+    stack = [root]
+    del root
+    first = True  # the version itself is walked whoever holds it: the caller means to free it
+    while stack:
+        item = stack.pop()
+        if not first and sys.getrefcount(item) > 2:  # held elsewhere too (shared, or a parent still to come)
+            continue
+        first = False
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind in (list, tuple, set, frozenset) or (isinstance(item, tuple) and kind.__module__.startswith(_OURS)):
+            stack.extend(item)
+        elif hasattr(item, "cache_clear"):  # a memo (functools.lru_cache) of the old version
+            item.cache_clear()
+        elif kind.__module__.startswith(_OURS):
+            if hasattr(item, "__dict__"):
+                stack.extend(vars(item).values())
+                vars(item).clear()
+            for klass in kind.__mro__:
+                for name in getattr(klass, "__slots__", ()):
+                    value = getattr(item, name, None)
+                    if value is not None:
+                        stack.append(value)
+        del item

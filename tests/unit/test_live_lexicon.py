@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, read_folder
-from streams.lexicon_topic import LiveLexicon, decode, encode, from_files
+from streams.lexicon_topic import LiveLexicon, decode, dispose, encode, from_files
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from tests.support.worker import ROOT
@@ -37,3 +40,26 @@ def test_a_published_record_carries_the_files_whole_and_compiles_to_the_same_ver
     published = decode(value, 7, "topic@7")
     assert published.reason == "why" and published.base == dict(files.files)
     assert published.compile("topic@7").version == lexicon.version
+
+
+def test_a_swapped_out_version_is_freed_and_nothing_it_shares_is_touched(lexicon: Lexicon) -> None:
+    """`dispose` frees the old version by reference counting (its memo wrappers make cycles, and the worker
+    freezes its heap out of the collector), and changes nothing another version still uses."""
+    old = Decider(lexicon)
+    old.decide_query = old.matcher.match  # type: ignore[attr-defined]  # a cycle, as the memo wrappers make
+    for query in ("i want to die", "weather", "quiero morir"):
+        old.matcher.match(query)
+    gone = [weakref.ref(old), weakref.ref(old.matcher)]
+    live = LiveLexicon(old, Metrics())
+    live.offer(Decider(lexicon), published_at_ms=0)
+    live.at_batch_boundary()
+    [retired] = live.retired()
+    del old
+    gc.disable()
+    try:
+        dispose(retired)
+        del retired
+        assert [ref() for ref in gone] == [None, None]
+    finally:
+        gc.enable()
+    assert lexicon.conditions and live.decider.matcher.match("i want to die"), "the shared lexicon is intact"
