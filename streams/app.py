@@ -26,7 +26,7 @@ from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
 from streams.counters import CLOSED, Counting, partition_for, published_key, user_hash_key
 from streams.decision_loop import DecisionLoop, supervise
-from streams.kafka_admin import ensure_topics
+from streams.kafka_admin import ensure_topics, replication_factor
 from streams.kafka_security import aiokafka_options, faust_credentials
 from streams.lexicon_topic import LexiconFollower, LiveLexicon, log_refused, newest_valid, read_topic
 from streams.metrics import Metrics
@@ -111,6 +111,9 @@ class SignpostApp(faust.App):
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
+        # Faust's own topics (the counters' changelog and updates) as replicated as the worker's (kafka_admin.py):
+        # read here, before Faust declares them, since "what the cluster allows" needs the cluster.
+        self.conf.topic_replication_factor = await replication_factor(self.signpost.settings)  # type: ignore[attr-defined]
         # The counters' table writes a changelog record per merged cell; Faust pauses the agent and logs a
         # warning each time more than 100 wait to be sent, which at full speed was several times a second.
         self.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
@@ -141,6 +144,7 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
         datadir=str(settings.data_dir),
         store="memory://",
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor or 1,  # until on_first_start asks the cluster
         value_serializer="raw",
         key_serializer="raw",
         producer_linger_ms=5,

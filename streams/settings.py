@@ -39,6 +39,7 @@ class Settings:
     lexicon_source: str = "topic"
     lexicon_overlay: Path | None = None
     partitions: int = 4
+    replication_factor: int | None = None  # of the topics the worker creates; None: min(3, brokers in the cluster)
     batch_size: int = 1000
     batch_window_ms: int = 5
     log_level: str = "WARNING"
@@ -96,6 +97,7 @@ _ENV = {
     "lexicon_source": "SIGNPOST_LEXICON_SOURCE",
     "lexicon_overlay": "SIGNPOST_LEXICON_OVERLAY",
     "partitions": "SIGNPOST_PARTITIONS",
+    "replication_factor": "SIGNPOST_REPLICATION_FACTOR",
     "batch_size": "SIGNPOST_BATCH_SIZE",
     "batch_window_ms": "SIGNPOST_BATCH_WINDOW_MS",
     "log_level": "SIGNPOST_LOG_LEVEL",
@@ -113,7 +115,8 @@ _ENV = {
     "ssl_cafile": "KAFKA_SSL_CAFILE",
 }
 
-_INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
+_INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "replication_factor": (1, 32),
+         "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
          "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000),
          "failed_start_linger_s": (0, 600)}
 _TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "lexicon_topic", "app_id"}

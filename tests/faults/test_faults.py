@@ -38,22 +38,23 @@ async def send_range(producer, topic: str, start: int, stop: int, pace: float = 
     await producer.flush()
 
 
-async def settle(bootstrap: str, topic: str, isolation: str = "read_uncommitted") -> Counter[bytes]:
-    """Every search's decision count, once all TOTAL searches are there."""
+async def settle(bootstrap: str, topic: str, isolation: str = "read_uncommitted", total: int = TOTAL) -> Counter[bytes]:
+    """Every search's decision count, once all `total` searches are there."""
     deadline = time.monotonic() + 180
     while True:
         records = await read_all(bootstrap, topic, isolation)
         per_search = Counter(r.key for r in records)
-        if len(per_search) >= TOTAL or time.monotonic() > deadline:
+        if len(per_search) >= total or time.monotonic() > deadline:
             return per_search
         await read_until(bootstrap, topic, len(records) + 1, timeout=60)
 
 
-def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: int = 0) -> Outcome:
-    expected = {search(i)[0] for i in range(TOTAL)}
+def outcome(name: str, per_search: Counter[bytes], recover: float | None, dead: int = 0,
+            total: int = TOTAL) -> Outcome:
+    expected = {search(i)[0] for i in range(total)}
     missing = expected - set(per_search)
     assert not missing, f"{name}: {len(missing)} searches never got a decision, e.g. {sorted(missing)[:5]}"
-    return Outcome(name, TOTAL, sum(per_search.values()), dead, sum(n - 1 for n in per_search.values()), recover)
+    return Outcome(name, total, sum(per_search.values()), dead, sum(n - 1 for n in per_search.values()), recover)
 
 
 async def kill_and_restart(s: Settings, worker_factory, producer, isolation: str) -> tuple[Counter[bytes], float]:

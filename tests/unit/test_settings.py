@@ -23,6 +23,8 @@ def test_defaults_match_the_documented_contract() -> None:
         ("SIGNPOST_EVENTS_TOPIC", "search events"),
         ("SIGNPOST_LOG_LEVEL", "chatty"),
         ("SIGNPOST_WEB_HOST", "everywhere"),
+        ("SIGNPOST_REPLICATION_FACTOR", "three"),
+        ("SIGNPOST_REPLICATION_FACTOR", "0"),
     ],
 )
 def test_a_bad_setting_names_its_key(key: str, value: str) -> None:
@@ -38,3 +40,8 @@ def test_exactly_once_is_accepted() -> None:
 def test_the_web_server_binds_to_loopback_unless_told() -> None:
     assert Settings().web_host == "127.0.0.1"
     assert Settings.from_env({"SIGNPOST_WEB_HOST": "0.0.0.0"}).web_host == "0.0.0.0"
+
+
+def test_the_replication_factor_is_the_clusters_unless_told() -> None:
+    assert Settings.from_env({}).replication_factor is None  # min(3, brokers): streams/kafka_admin.py
+    assert Settings.from_env({"SIGNPOST_REPLICATION_FACTOR": "3"}).replication_factor == 3

@@ -1,0 +1,216 @@
+"""Faults on a three-broker cluster (ops/kafka/devkafka start --brokers 3, this module's own): brokers killed,
+restarted one by one, or too few left for min.insync.replicas, under a steady stream, and no search is lost.
+Each scenario runs at least once and exactly once (read with read_committed: no duplicates)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.settings import Settings
+from tests.faults.test_faults import outcome, send_range, settle
+from tests.support.devcluster import DevCluster, devcluster
+from tests.support.kafka import read_all, read_until, until
+
+BROKERS = 3
+MINIMUM = 3000  # searches in a stream at least; it goes on until the fault is over
+CHUNK, PACE = 100, 0.25  # 100 searches every 0.25 s: a steady 400 a second across the fault
+OUTAGE_S = 5.0  # how long two brokers stay down: the fault itself, not a wait for an event
+guarantees = pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+# `make test-cluster-faults` runs these; `make test-faults` (and so CI) leaves them out until every scenario has
+# passed on this machine: on 2026-12-01 five of eight had, one failed and two never ran (see the issue's note).
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    with devcluster(tmp_path_factory.mktemp("devkafka"), BROKERS) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def bootstrap(cluster: DevCluster) -> str:  # the fixtures of tests/support/kafka.py, on this cluster
+    return cluster.bootstrap
+
+
+@pytest.fixture(autouse=True)
+def every_broker_up_afterwards(cluster: DevCluster) -> Iterator[None]:
+    yield
+    cluster.all_up()
+
+
+@pytest.fixture
+async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """The frontend's side: a search is in once all in-sync copies have it (a leader killed loses no search the
+    stream was told is in); it waits out an outage rather than fail."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all", enable_idempotence=True,
+                         request_timeout_ms=120_000)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+class Stream:
+    """Searches sent steadily from the start of a scenario until its fault is over (and MINIMUM are in)."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self.sent = 0
+        self._over = asyncio.Event()
+        self._task = asyncio.create_task(self._run(producer, topic))
+
+    async def _run(self, producer: AIOKafkaProducer, topic: str) -> None:
+        while not (self._over.is_set() and self.sent >= MINIMUM):
+            await send_range(producer, topic, self.sent, self.sent + CHUNK)
+            self.sent += CHUNK
+            await asyncio.sleep(PACE)  # pacing: the stream spans the fault
+
+    async def finish(self) -> int:
+        self._over.set()
+        await self._task
+        return self.sent
+
+
+def configured(topics: Settings, guarantee: str) -> Settings:
+    return replace(topics, processing_guarantee=guarantee)
+
+
+def isolation(s: Settings) -> str:
+    return "read_committed" if s.processing_guarantee == "exactly_once" else "read_uncommitted"
+
+
+async def conclude(s: Settings, name: str, stream: Stream, fault: float, report: list) -> None:
+    total = await stream.finish()
+    per_search = await settle(s.bootstrap_servers, s.decisions_topic, isolation(s), total)
+    suffix = ", exactly_once, read_committed" if s.processing_guarantee == "exactly_once" else ""
+    result = outcome(f"cluster: {name}{suffix}", per_search, time.monotonic() - fault, total=total)
+    report.append(result)
+    if s.processing_guarantee == "exactly_once":
+        assert result.duplicates == 0
+
+
+async def in_sync(cluster: DevCluster, s: Settings) -> None:
+    """Every partition of the worker's topics has all its copies in sync again (as a rolling restart waits)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    await admin.start()
+    try:
+        async def lagging() -> list[str]:
+            described = await admin.describe_topics([s.events_topic, s.decisions_topic, s.counter_updates_topic])
+            return [f"{t['topic']}/{p['partition']}" for t in described for p in t["partitions"]
+                    if len(p["isr"]) < BROKERS]
+        deadline = time.monotonic() + 120
+        while await lagging():
+            assert time.monotonic() < deadline, f"partitions still under-replicated: {await lagging()}"
+            await asyncio.sleep(0.5)  # the admin API offers no event for an ISR change
+    finally:
+        await admin.close()
+
+
+@guarantees
+async def test_the_events_leader_killed_mid_stream_then_restarted(cluster: DevCluster, topics: Settings, guarantee: str,
+                                                                  worker_factory, producer, report) -> None:
+    s = configured(topics, guarantee)
+    worker_factory(s)
+    stream = Stream(producer, s.events_topic)
+    await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
+    leader = await cluster.leader(s.events_topic)
+    await cluster.run("kill-broker", str(leader))
+    fault = time.monotonic()
+    await cluster.run("start-broker", str(leader))
+    await conclude(s, "events leader SIGKILLed, restarted", stream, fault, report)
+
+
+@guarantees
+async def test_a_rolling_restart_of_every_broker(cluster: DevCluster, topics: Settings, guarantee: str,
+                                                worker_factory, producer, report) -> None:
+    s = configured(topics, guarantee)
+    worker_factory(s)
+    stream = Stream(producer, s.events_topic)
+    await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
+    fault = time.monotonic()
+    for broker in range(1, BROKERS + 1):
+        await cluster.run("stop-broker", str(broker))
+        await cluster.run("start-broker", str(broker))
+        await in_sync(cluster, s)
+    await conclude(s, "rolling restart of 3 brokers", stream, fault, report)
+
+
+@guarantees
+async def test_below_min_insync_nothing_is_acknowledged_and_the_worker_resumes_alone(
+        cluster: DevCluster, topics: Settings, guarantee: str, worker_factory, producer, report) -> None:
+    s = configured(topics, guarantee)
+    worker = worker_factory(s)
+    stream = Stream(producer, s.events_topic)
+    # A worker in its steady state, as in the single broker's restart: Faust declares its own topics while it
+    # starts, and its start-up does not survive an outage (docs/decisions.md).
+    await until(lambda: worker.metric("signpost_worker_ready") == 1, "the worker to be fully started", 180)
+    await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
+    await cluster.run("stop-broker", "2")
+    await cluster.run("stop-broker", "3")  # broker 1 alone: one copy in sync, two needed
+    before = await end_offsets(s.bootstrap_servers, s.decisions_topic)
+    await asyncio.sleep(OUTAGE_S)
+    assert await end_offsets(s.bootstrap_servers, s.decisions_topic) == before, \
+        "a decision was acknowledged with one copy in sync"
+    await no_offset_past_an_unwritten_decision(s)
+    await cluster.run("start-broker", "2")
+    fault = time.monotonic()  # from a broker returning: the worker resumes alone, never restarted
+    await conclude(s, "2 of 3 brokers stopped (below min.insync.replicas)", stream, fault, report)
+    assert worker.proc.poll() is None, f"the worker stopped:\n{worker.log_tail()}"
+
+
+@guarantees
+async def test_a_worker_and_a_broker_killed_together_the_other_worker_takes_over(
+        cluster: DevCluster, topics: Settings, guarantee: str, worker_factory, producer, tmp_path: Path,
+        report) -> None:
+    s = configured(topics, guarantee)
+    first = worker_factory(s)
+    second = worker_factory(replace(s, data_dir=tmp_path / "second"))
+    stream = Stream(producer, s.events_topic)
+    await until(lambda: first.decided() > 0 and second.decided() > 0, "both workers to be deciding")
+    leader = await cluster.leader(s.events_topic)
+    first.stop(signal.SIGKILL)
+    await cluster.run("kill-broker", str(leader))
+    fault = time.monotonic()
+    await cluster.run("start-broker", str(leader))
+    await conclude(s, "a worker and the events leader SIGKILLed, 2 workers", stream, fault, report)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        partitions = [p["partition"] for p in described["partitions"]]
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def no_offset_past_an_unwritten_decision(s: Settings) -> None:
+    """Every search below the worker's committed offsets has its decision on the decisions topic already."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers)
+    await admin.start()
+    try:
+        committed = {tp.partition: meta.offset
+                     for tp, meta in (await admin.list_consumer_group_offsets(s.app_id)).items()
+                     if tp.topic == s.events_topic}
+    finally:
+        await admin.close()
+    decided = {r.key for r in await read_all(s.bootstrap_servers, s.decisions_topic, isolation(s))}
+    behind = [r.key for r in await read_all(s.bootstrap_servers, s.events_topic)
+              if r.offset < committed.get(r.partition, 0) and r.key not in decided]
+    assert committed, "the worker had committed no offset before the outage"
+    assert not behind, f"{len(behind)} searches committed without a decision, e.g. {behind[:5]}"
