@@ -19,12 +19,12 @@ from typing import Any
 
 import faust
 import mode.loop
-import orjson
 
 from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
-from streams.counters import CLOSED, Counting, partition_for, published_key, user_hash_key
+from streams.counters import Counting, user_hash_key
+from streams.counters_agent import CounterCells
 from streams.decision_loop import DecisionLoop, supervise
 from streams.kafka_admin import ensure_topics, replication_factor
 from streams.kafka_security import aiokafka_options, faust_credentials
@@ -34,7 +34,6 @@ from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
-TICK = b"tick"
 PRODUCER_BUFFER_MESSAGES = 2000
 
 
@@ -160,9 +159,8 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
     counting = Counting(settings.counter_window_s, settings.counter_grace_s, settings.k_anonymity,
                         user_hash_key(settings.user_hash_key, settings.data_dir), settings.partitions,
                         settings.dp_epsilon)
-    updates = app.topic(settings.counter_updates_topic, key_type=bytes, value_type=bytes,
-                        partitions=settings.partitions, internal=True)
-    cells = app.Table("counter-cells", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    app.counter_cells = CounterCells(  # type: ignore[attr-defined]
+        app, settings, counting, metrics, version=lambda: signpost.decider.version)
 
     async def decide_searches() -> None:
         """The decision path (streams/decision_loop.py), started with the worker."""
@@ -201,49 +199,6 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
             except Exception as exc:
                 log.warning("lexicon follower: %s; retrying in 5 s", type(exc).__name__)
                 await asyncio.sleep(5.0)  # backoff before reconnecting, not a wait for an event
-
-    @app.agent(updates, name="count-cells")
-    async def count_cells(stream: faust.StreamT[bytes]) -> None:
-        """Merges partial cells into the table; on a tick, closes the partition's due windows."""
-        producer = await app.maybe_start_producer()
-        async for event in stream.events():
-            key, value = event.key, event.value
-            if key == TICK:
-                await close_windows(event.message.partition, producer)
-                continue
-            current = cells.get(key)
-            if current is not None and counting.is_closed(current):
-                metrics.late_events.inc()
-                continue
-            cells[key] = counting.merge(current, value)
-
-    async def close_windows(partition: int, producer: Any) -> None:
-        now_ms = int(time.time() * 1000)
-        version = signpost.decider.version
-        for key, value in list(cells.items()):
-            if partition_for(key, settings.partitions) != partition:
-                continue
-            if counting.is_closed(value):
-                if counting.expired_marker(key, now_ms):
-                    del cells[key]
-                continue
-            if not counting.due(key, now_ms):
-                continue
-            record = counting.publishable(key, value, version)
-            if record is None:
-                metrics.cells_suppressed.inc()
-            else:
-                await producer.send(settings.counters_topic, published_key(record), orjson.dumps(record), None,
-                                    None, None)
-                metrics.cells_published.inc()
-            cells[key] = CLOSED
-
-    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust's timer decorator is untyped
-    async def tick() -> None:
-        """Wakes every partition's owner to close due windows, even when no search arrives."""
-        producer = await app.maybe_start_producer()
-        for partition in range(settings.partitions):
-            await producer.send(updates.get_topic_name(), TICK, b"", partition, None, None)
 
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:

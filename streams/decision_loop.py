@@ -11,8 +11,9 @@ Delivery:
 - at_least_once: every decision and dead letter of a batch, and the counter update that carries its cells
   (held up to COUNTER_FLUSH_S), is acknowledged by the broker (idempotent producer, acks=all) before the
   batch's offsets are committed; batches are pipelined (up to MAX_INFLIGHT_BATCHES decided and awaiting
-  acknowledgement) and committed in order. A crash or rebalance can replay those batches: a decision may
-  arrive twice, identical, keyed by search_id.
+  acknowledgement) and committed in order. What may be committed, when and with which cells is decided by
+  `Delivery` (streams/delivery.py); this module only talks to Kafka. A crash or rebalance can replay those
+  batches: a decision may arrive twice, identical, keyed by search_id.
 - exactly_once: a batch's records and its offsets commit in one Kafka transaction; readers with
   isolation.level=read_committed see each decision once.
 """
@@ -26,12 +27,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAuthorizationFailedError
 from aiokafka.structs import OffsetAndMetadata
 
 from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.counters import CellBatch, Counting
+from streams.delivery import Delivery, Offsets, Release
 from streams.lexicon_topic import LiveLexicon
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
@@ -58,16 +60,13 @@ class DecisionLoop:
         self.kafka_options = kafka_options or {}
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self._partitions: dict[str, int] = {}
-        self._acked: dict[TopicPartition, OffsetAndMetadata] = {}  # acknowledged, not yet committed
-        self._held = CellBatch()  # partial cells of the batches since the last counter flush
-        self._held_offsets: dict[TopicPartition, OffsetAndMetadata] = {}  # their offsets
-        self._flush_at: float | None = None  # when the held cells are due
+        self.delivery = Delivery(COUNTER_FLUSH_S, COMMIT_INTERVAL_S)  # at-least-once: what may be committed
         self.deciding = False  # consumer and producer started, output topics known (the worker's /readyz)
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
         return AIOKafkaConsumer(
-            s.events_topic, bootstrap_servers=s.bootstrap_servers, group_id=s.app_id,
+            bootstrap_servers=s.bootstrap_servers, group_id=s.app_id,
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=s.batch_size,
             fetch_max_wait_ms=max(1, s.batch_window_ms),
             isolation_level="read_committed" if self.exactly_once else "read_uncommitted",
@@ -93,24 +92,24 @@ class DecisionLoop:
         consumer, producer = self._consumer(), self._producer()
         await producer.start()
         await consumer.start()
+        consumer.subscribe([self.settings.events_topic], listener=_Rebalance(self, consumer))
         # A decision goes to the partition number of its search (modulo the topic's size): it saves hashing each
         # key in Python, and keeps a search's decision beside it for anyone joining the two.
         self._partitions = {t: len(await producer.partitions_for(t))
                             for t in (self.settings.decisions_topic, self.settings.dlq_topic, self.updates_topic)}
         # at-least-once: batches are pipelined; a committer commits each batch's offsets, in order, once all of
         # its records are acknowledged, while the next batches are already being decided.
-        inflight: asyncio.Queue[tuple[dict[TopicPartition, OffsetAndMetadata], asyncio.Future[Any], int]] = \
-            asyncio.Queue(maxsize=MAX_INFLIGHT_BATCHES)
+        inflight: asyncio.Queue[tuple[int, asyncio.Future[Any]]] = asyncio.Queue(maxsize=MAX_INFLIGHT_BATCHES)
         committer = None if self.exactly_once else asyncio.create_task(self._commit_in_order(consumer, inflight))
-        self._held, self._held_offsets, self._flush_at = CellBatch(), {}, None  # a restart replays them
+        self.delivery = Delivery(COUNTER_FLUSH_S, COMMIT_INTERVAL_S)  # held cells die with a run: a restart replays
         self.deciding = True
         try:
             while True:
-                wait_s = 1.0 if self._flush_at is None else max(0.0, self._flush_at - time.monotonic())
+                wait_s = self.delivery.wait_s(idle_s=1.0)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
-                if batches or self._flush_at is not None and time.monotonic() >= self._flush_at:
+                if batches or self.delivery.flush_due():
                     await self._batch(consumer, producer, batches, inflight)
                 if committer is not None and committer.done():
                     committer.result()  # raises what stopped it
@@ -126,16 +125,18 @@ class DecisionLoop:
     async def _batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                      batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any]) -> None:
         records = [m for messages in batches.values() for m in messages]  # ConsumerRecords serve as Records
-        offsets = {tp: OffsetAndMetadata(messages[-1].offset + 1, "") for tp, messages in batches.items()}
+        offsets: Offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
         if self.exactly_once:
             async with producer.transaction():
                 outcome, partial, pending, _ = await self._publish(producer, records)
                 await pending
-                await producer.send_offsets_to_transaction(offsets, self.settings.app_id)
+                await producer.send_offsets_to_transaction(_committed(offsets), self.settings.app_id)
         else:
             # the offsets go with the batch that sends their counter cells: committed once all of it is acked
-            outcome, partial, pending, offsets = await self._publish(producer, records, offsets)
-            await inflight.put((offsets, pending, len(records)))
+            outcome, partial, pending, release = await self._publish(
+                producer, records, lambda cells: self.delivery.hold(cells, offsets))
+            assert release is not None
+            await inflight.put((release.ticket, pending))
         self.metrics.observe_batch(outcome)
         self.metrics.late_events.inc(partial.late)
         for tp, messages in batches.items():
@@ -144,24 +145,30 @@ class DecisionLoop:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - messages[-1].offset - 1))
 
     async def _commit_in_order(self, consumer: AIOKafkaConsumer, inflight: asyncio.Queue[Any]) -> None:
-        """Commits acknowledged batches in order, at most every COMMIT_INTERVAL_S (a commit per small batch
-        would cost a round trip each): offsets only move past records the broker has."""
-        last_commit = time.monotonic()
+        """Awaits each handed-over batch's acknowledgement, in order, and commits what `Delivery` allows (at
+        most every COMMIT_INTERVAL_S): offsets only move past records the broker has."""
         while True:
             try:
-                offsets, pending, _ = await asyncio.wait_for(inflight.get(), timeout=COMMIT_INTERVAL_S)
-                await pending  # every record of the batch acknowledged by the broker (raises if one failed)
-                self._acked.update(offsets)
+                ticket, pending = await asyncio.wait_for(inflight.get(), timeout=COMMIT_INTERVAL_S)
             except TimeoutError:  # no batch for a while: commit what is acknowledged
                 pass
-            if self._acked and time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-                await self._commit(consumer)
-                last_commit = time.monotonic()
+            else:
+                await self._acknowledged(ticket, pending)
+            await self._commit(consumer, self.delivery.committable())
 
-    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
-        offsets, self._acked = dict(self._acked), {}
+    async def _acknowledged(self, ticket: int, pending: asyncio.Future[Any]) -> None:
         try:
-            await consumer.commit(offsets)
+            await pending  # every record of the batch acknowledged by the broker (raises if one failed)
+        except BaseException:
+            self.delivery.failed(ticket)
+            raise
+        self.delivery.acknowledged(ticket)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: Offsets) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(_committed(offsets))
         except CommitFailedError:  # the partitions moved in a rebalance: their new owner replays them
             log.warning("a commit after a rebalance failed; the new owner decides those records again")
 
@@ -170,48 +177,52 @@ class DecisionLoop:
         """On a graceful stop: wait for the batches handed over, send the held counter cells, then commit it
         all, so a restart replays nothing."""
         while not inflight.empty():
-            offsets, pending, _ = inflight.get_nowait()
-            await pending
-            self._acked.update(offsets)
-        if self._flush_at is not None:
-            _, _, pending, offsets = await self._publish(producer, [], {}, flush=True)
-            await pending
-            self._acked.update(offsets)
-        if self._acked:
-            await self._commit(consumer)
+            await self._acknowledged(*inflight.get_nowait())
+        if self.delivery.holding:
+            _, _, pending, release = await self._publish(producer, [], lambda _: self.delivery.flush())
+            assert release is not None
+            await self._acknowledged(release.ticket, pending)
+        await self._commit(consumer, self.delivery.committable(force=True))
 
     async def _publish(self, producer: AIOKafkaProducer, records: list[Any],
-                       offsets: dict[TopicPartition, OffsetAndMetadata] | None = None, flush: bool = False,
-                       ) -> tuple[Any, CellBatch, asyncio.Future[Any], dict[TopicPartition, OffsetAndMetadata]]:
+                       hold: Callable[[CellBatch], Release] | None = None,
+                       ) -> tuple[Any, CellBatch, asyncio.Future[Any], Release | None]:
         """Decides the records and hands the output to the producer as whole batches, one per topic-partition:
         one future a batch instead of one a record. The returned future is done when the broker has them all.
 
-        Without `offsets` (exactly-once) the batch's counter cells go out with it. With them (at-least-once)
-        the cells are held (`_hold`), and what is returned are the offsets that may be committed once the
-        future is done."""
+        Without `hold` (exactly-once) the batch's counter cells go out with it. With it (at-least-once) the
+        cells go to `Delivery`, and the cells it releases go out instead, under the returned ticket."""
         builders = _Builders(producer, self._partitions)
         outcome = self.pipeline.process(records, builders.emit)
         partial = self.counting.fold(outcome.decided, int(time.time() * 1000))
-        send, committable = (partial, {}) if offsets is None else self._hold(partial, offsets, flush)
-        for key, value, partition in self.counting.updates(send):
+        release = None if hold is None else hold(partial)
+        for key, value, partition in self.counting.updates(partial if release is None else release.cells):
             builders.emit(self.updates_topic, key, value, None, partition)
         delivered = [_delivered(await f, topic) for topic, f in builders.submit()]
-        return outcome, partial, asyncio.gather(*delivered), committable
+        return outcome, partial, asyncio.gather(*delivered), release
 
-    def _hold(self, partial: CellBatch, offsets: dict[TopicPartition, OffsetAndMetadata], flush: bool,
-              ) -> tuple[CellBatch, dict[TopicPartition, OffsetAndMetadata]]:
-        """Adds a batch's cells and offsets to the held ones. Once COUNTER_FLUSH_S has passed since the first
-        (or on `flush`), returns them all to send and commit; until then, nothing."""
-        self._held.absorb(partial)
-        self._held_offsets.update(offsets)
-        now = time.monotonic()
-        if self._flush_at is None:
-            self._flush_at = now + COUNTER_FLUSH_S
-        if now < self._flush_at and not flush:
-            return CellBatch(), {}
-        cells, held_offsets = self._held, self._held_offsets
-        self._held, self._held_offsets, self._flush_at = CellBatch(), {}, None
-        return cells, held_offsets
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Before partitions move: commit what is acknowledged, then let `Delivery` drop the held cells (their
+    records are read again from the committed offsets, by this worker or the next owner)."""
+
+    def __init__(self, loop: DecisionLoop, consumer: AIOKafkaConsumer) -> None:
+        self.loop, self.consumer = loop, consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        try:
+            await self.loop._commit(self.consumer, self.loop.delivery.committable(force=True))
+        except KafkaError as exc:
+            log.warning("a commit before a rebalance failed (%s); those records are decided again",
+                        type(exc).__name__)
+        self.loop.delivery.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass
+
+
+def _committed(offsets: Offsets) -> dict[TopicPartition, OffsetAndMetadata]:
+    return {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
 
 
 class _Builders:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from hashlib import sha256
 
 import orjson
+import pytest
 
 from streams.settings import Settings
 from tests.support.kafka import read_all, read_until, until
@@ -107,3 +108,41 @@ async def test_a_worker_restarted_mid_window_publishes_the_window_once_and_right
     anxiety = [r for r in published if r["condition"] == "anxiety"]
     assert len(anxiety) == 1
     assert (anxiety[0]["count"], anxiety[0]["users"]) == (18, 12)
+
+
+@pytest.mark.xfail(reason="issue 15, open: the counters' merge still runs on Faust's at-least-once stream (read "
+                   "uncommitted, changelog and publication outside any transaction): of two runs, one was exact, "
+                   "in the other no window was published within 120 s of the restart", strict=False)
+async def test_exactly_once_after_a_sigkill_the_published_counts_equal_the_searches_decided(
+        topics: Settings, worker_factory, producer) -> None:
+    """Exactly-once, a worker SIGKILLed mid-stream and restarted: the window's published counts, read
+    read_committed and summed over every record (a window published twice would show), equal the searches."""
+    import asyncio
+    import signal
+
+    settings = replace(counter_settings(topics), processing_guarantee="exactly_once")
+    window = next_window_ms()
+    records = searches(window, [("how to deal with anxiety", "DE", 40, 10), ("best pizza near me", "DE", 40, 10)])
+    records.sort(key=lambda kv: kv[0][-1:])  # interleave the two kinds across the stream
+
+    async def paced() -> None:
+        for i in range(0, len(records), 40):
+            await send_all(producer, settings.events_topic, records[i:i + 40])
+            await asyncio.sleep(0.05)  # the stream spans the kill
+
+    worker = worker_factory(settings)
+    sending = asyncio.create_task(paced())
+    await read_until(settings.bootstrap_servers, settings.decisions_topic, len(records) // 4)
+    worker.stop(signal.SIGKILL)
+    worker_factory(settings)
+    await sending
+    decided = {m.key for m in await read_until(settings.bootstrap_servers, settings.decisions_topic, len(records),
+                                               timeout=120, isolation_level="read_committed")}
+    assert len(decided) == len(records)
+    await read_until(settings.bootstrap_servers, settings.counters_topic, 2, timeout=3 * WINDOW_S + 60,
+                     isolation_level="read_committed")
+    published = [json.loads(m.value) for m in await read_all(settings.bootstrap_servers, settings.counters_topic,
+                                                             "read_committed")]
+    totals = {condition: sum(r["count"] for r in published if r["condition"] == condition)
+              for condition in ("anxiety", None)}
+    assert totals == {"anxiety": 400, None: len(records)}
