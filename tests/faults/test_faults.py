@@ -81,6 +81,9 @@ async def test_two_workers_one_killed_the_other_takes_over(topics: Settings, wor
     s = topics
     first = worker_factory(s)
     second = worker_factory(replace(s, data_dir=tmp_path / "second"))
+    # both in the group before the stream starts: a worker that joined after the last search would have nothing
+    # to decide (a rebalance commits what is acknowledged before partitions move)
+    await until(lambda: first.ready() and second.ready(), "both workers to be ready", timeout=120)
     sending = asyncio.create_task(send_range(producer, s.events_topic, 0, TOTAL, pace=PACE))
     await until(lambda: first.decided() > 0 and second.decided() > 0, "both workers to be deciding")
     first.stop(signal.SIGKILL)

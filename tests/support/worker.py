@@ -65,6 +65,14 @@ class Worker:
     def decided(self) -> float:
         return self.metric("signpost_events_total")
 
+    def ready(self) -> bool:
+        """Its /readyz answers 200: the decision loop has its consumer and producer and is deciding."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
