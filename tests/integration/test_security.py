@@ -12,7 +12,7 @@ import logging
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -130,30 +130,38 @@ async def test_a_worker_runs_against_the_sasl_listener_only(
         sasl_broker: DevBroker, tmp_path: Path, started: list[Any]) -> None:
     """The whole worker (Faust and the decision loop) with only the SASL port as its bootstrap server."""
     settings = sasl_settings(sasl_broker, "SCRAM-SHA-256", tmp_path)
+    queries = {f"s-{i}": q for i, q in enumerate(["best pizza near me", "i want to kill myself", "weather"] * 10)}
+    # Faust's own consumer (the counters' agent) joins its group through SASL as well
+    decisions, log = await decided_by_a_worker(settings, queries, tmp_path, started,
+                                               then=lambda: wait_for_group(settings, f"{settings.app_id}-counters", 60))
+    assert {r.key.decode() for r in decisions} == set(queries)
+    assert PASSWORD not in log
+
+
+async def decided_by_a_worker(settings: Settings, queries: dict[str, str], tmp_path: Path, started: list[Any],
+                              then: Callable[[], Awaitable[None]] | None = None) -> tuple[list[Any], str]:
+    """The searches sent through the settings' secure connection, a whole worker started on it alone, and its
+    decisions read back the same way (awaiting `then` too, before the worker stops); and the worker's log."""
+    await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=1,
                                 **aiokafka_options(settings))
     await producer.start()
     started.append(producer)
-    await ensure_topics(settings)
-    texts = ["best pizza near me", "i want to kill myself", "weather"] * 10
-    queries = {f"s-{i}": q for i, q in enumerate(texts)}
     for search_id, query in queries.items():
         await producer.send(settings.events_topic, orjson.dumps({"search_id": search_id, "query": query}),
                             key=search_id.encode())
     await producer.flush()
-
     log = tmp_path / "worker.log"
     worker = Worker(settings, log)
     try:
         decisions = await read_secure(settings, settings.decisions_topic, len(queries), timeout=120)
-        # Faust's own consumer (the counters' agent) joined its group through SASL as well
-        await wait_for_group(settings, f"{settings.app_id}-counters", timeout=60)
+        if then is not None:
+            await then()
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nworker log:\n{log.read_text()[-4000:]}") from None
     finally:
         worker.stop()
-    assert {r.key.decode() for r in decisions} == set(queries)
-    assert PASSWORD not in log.read_text()
+    return decisions, log.read_text()
 
 
 async def wait_for_group(settings: Settings, group: str, timeout: float) -> None:
@@ -185,23 +193,8 @@ async def test_a_worker_decides_over_tls(sasl_broker: DevBroker, listener: str, 
                                          started: list[Any]) -> None:
     """The whole worker with only a TLS listener as its bootstrap server, the broker checked against the CA."""
     settings = tls_settings(sasl_broker, listener, tmp_path)
-    await ensure_topics(settings)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, **aiokafka_options(settings))
-    await producer.start()
-    started.append(producer)
     queries = {f"t-{i}": q for i, q in enumerate(["quiero morir", "weather tomorrow", "am i autistic"] * 5)}
-    for search_id, query in queries.items():
-        await producer.send(settings.events_topic, orjson.dumps({"search_id": search_id, "query": query}),
-                            key=search_id.encode())
-    await producer.flush()
-    log = tmp_path / "worker.log"
-    worker = Worker(settings, log)
-    try:
-        decisions = await read_secure(settings, settings.decisions_topic, len(queries), timeout=120)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nworker log:\n{log.read_text()[-4000:]}") from None
-    finally:
-        worker.stop()
+    decisions, _ = await decided_by_a_worker(settings, queries, tmp_path, started)
     assert {r.key.decode() for r in decisions} == set(queries)
     tiers = {r.key.decode(): orjson.loads(r.value)["tier"] for r in decisions}
     assert tiers["t-0"] == "crisis" and tiers["t-1"] is None
