@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,8 @@ from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 PRODUCER_BUFFER_MESSAGES = 2000
+CRASH_EXIT_S = 20.0  # a worker whose decision loop failed ends by then, whatever Faust's shutdown is doing
+CRASH_EXIT_CODE = 70  # EX_SOFTWARE
 
 
 class Signpost:
@@ -173,6 +177,11 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
 
         async def fatal(exc: BaseException) -> None:
             log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)
+            # Faust's crash stops the worker; a crash while Faust is still starting was seen to hang in its
+            # shutdown (its consumers fetching for ever): the process must end, so it does in any case.
+            watchdog = threading.Timer(CRASH_EXIT_S, os._exit, args=(CRASH_EXIT_CODE,))
+            watchdog.daemon = True
+            watchdog.start()
             await app.crash(exc)
 
         # What is built by now (the lexicon's indexes and automata, Faust's app) lives as long as the process:
