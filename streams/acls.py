@@ -101,9 +101,10 @@ class NotAuthorized(RuntimeError):
         kind = {TopicAuthorizationFailedError: "topic", GroupAuthorizationFailedError: "group",
                 TransactionalIdAuthorizationFailed: "transactional-id"}.get(type(exc), "cluster")
         names = sorted(_names(exc.args))
-        worker = minimal_acls(settings)[0].principal  # the worker's ACLs come first
+        acls = minimal_acls(settings)
+        worker = acls[0].principal  # the worker's ACLs come first
         needs = [f"{', '.join(acl.operations)} on {acl.resource} {acl.name!r} ({acl.why})"
-                 for acl in minimal_acls(settings) if acl.principal == worker and acl.resource == kind
+                 for acl in acls if acl.principal == worker and acl.resource == kind
                  and any(_covers(acl, name) for name in names)]
         what = f"{kind} {', '.join(repr(n) for n in names)}" if names else f"a {kind} resource"
         return cls(f"not authorized: the broker refused {principal} on {what} ({type(exc).__name__}); "

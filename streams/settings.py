@@ -119,6 +119,12 @@ _INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "replication_factor": 
          "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
          "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000),
          "failed_start_linger_s": (0, 600)}
+# settings that take one of a few values: the values, and whether they are read whatever their case
+_CHOICES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "processing_guarantee": (GUARANTEES, False), "lexicon_source": (LEXICON_SOURCES, False),
+    "log_level": (LOG_LEVELS, True), "security_protocol": (SECURITY_PROTOCOLS, True),
+    "sasl_mechanism": (SASL_MECHANISMS, True),
+}
 _TOPICS = {"events_topic", "decisions_topic", "dlq_topic", "counters_topic", "lexicon_topic", "app_id"}
 
 
@@ -144,22 +150,12 @@ def _parse(key: str, name: str, raw: str) -> object:
         if len(raw) < 16:
             raise SettingsError(key, "must be at least 16 characters (it keys the hash of user ids)")
         return raw
-    if name == "processing_guarantee":
-        if raw not in GUARANTEES:
-            raise SettingsError(key, f"{raw!r} is not one of {', '.join(GUARANTEES)}")
-        return raw
-    if name == "log_level":
-        if raw.upper() not in LOG_LEVELS:
-            raise SettingsError(key, f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
-        return raw.upper()
-    if name == "security_protocol":
-        if raw.upper() not in SECURITY_PROTOCOLS:
-            raise SettingsError(key, f"{raw!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
-        return raw.upper()
-    if name == "sasl_mechanism":
-        if raw.upper() not in SASL_MECHANISMS:
-            raise SettingsError(key, f"{raw!r} is not one of {', '.join(SASL_MECHANISMS)}")
-        return raw.upper()
+    if name in _CHOICES:
+        allowed, case_blind = _CHOICES[name]
+        value = raw.upper() if case_blind else raw
+        if value not in allowed:
+            raise SettingsError(key, f"{raw!r} is not one of {', '.join(allowed)}")
+        return value
     if name == "sasl_password":
         return raw  # never echoed: a message about it names the key only
     if name == "ssl_cafile":
@@ -171,10 +167,6 @@ def _parse(key: str, name: str, raw: str) -> object:
             ipaddress.ip_address(raw)
         except ValueError:
             raise SettingsError(key, f"{raw!r} is not an IP address to bind (127.0.0.1, 0.0.0.0, ::)") from None
-        return raw
-    if name == "lexicon_source":
-        if raw not in LEXICON_SOURCES:
-            raise SettingsError(key, f"{raw!r} is not one of {', '.join(LEXICON_SOURCES)}")
         return raw
     if name == "lexicon_overlay":
         if not Path(raw).is_dir():

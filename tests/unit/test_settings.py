@@ -45,3 +45,8 @@ def test_the_web_server_binds_to_loopback_unless_told() -> None:
 def test_the_replication_factor_is_the_clusters_unless_told() -> None:
     assert Settings.from_env({}).replication_factor is None  # min(3, brokers): streams/kafka_admin.py
     assert Settings.from_env({"SIGNPOST_REPLICATION_FACTOR": "3"}).replication_factor == 3
+
+
+def test_a_few_choices_are_read_whatever_their_case() -> None:
+    settings = Settings.from_env({"SIGNPOST_LOG_LEVEL": "info", "KAFKA_SECURITY_PROTOCOL": "ssl"})
+    assert (settings.log_level, settings.security_protocol) == ("INFO", "SSL")
