@@ -106,8 +106,11 @@ class DecisionLoop:
         try:
             while True:
                 wait_s = self.delivery.wait_s(idle_s=1.0)
+                if self.live is not None:
+                    self.live.pacer.waiting()  # a new version builds only while this loop waits (lexicon_topic.py)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
+                    self.live.pacer.deciding()
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self.delivery.flush_due():
                     await self._batch(consumer, producer, batches, inflight)
@@ -115,6 +118,8 @@ class DecisionLoop:
                     committer.result()  # raises what stopped it
         finally:
             self.deciding = False
+            if self.live is not None:
+                self.live.pacer.waiting()
             if committer is not None:
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)

@@ -7,8 +7,12 @@ The topic has one partition and is compacted: compaction keeps the newest record
 ever published stays on the topic, and their order is total. The live version is the newest record that compiles.
 A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
 
-A worker compiles a new version in a thread, never on the per-search path, and hands it to `LiveLexicon`; the
-decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
+A worker never compiles on the per-search path. A new record is first decoded and compiled whole in a process of
+its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding and the JSON Schema checks
+hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it is refused.
+The worker then builds it again, without the schema checks, in a thread that runs only while the decision loop
+waits for searches (`Pacer`; the build's steps are small, streams/core/build.py), and hands it to `LiveLexicon`.
+The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
 offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
 """
@@ -19,6 +23,7 @@ import asyncio
 import gc
 import logging
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -28,6 +33,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.core.build import pace, taking_turns
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
 from streams.metrics import Metrics
@@ -53,11 +59,11 @@ class Published:
     forced: bool = False  # published below the evaluation floors (`--force --reason`)
     offset: int = -1  # on the topic; -1 before it is published
 
-    def compile(self, where: str) -> Lexicon:
+    def compile(self, where: str, validate: bool = True) -> Lexicon:
         """The lexicon of these files; errors name `where` (topic and offset) with the file and entry."""
         base = LexiconFiles(f"{where} {self.version}", self.base)
         overlay = None if self.overlay is None else LexiconFiles(f"{where} {self.version} overlay", self.overlay)
-        return compile_lexicon(base, overlay)
+        return compile_lexicon(base, overlay, validate)
 
     def republished(self, reason: str | None, forced: bool) -> Published:
         """The same files, published again now (a rollback)."""
@@ -156,6 +162,55 @@ def log_refused(record: Any, exc: LexiconError) -> None:
               record.topic, record.partition, record.offset, exc.file, exc.entry, exc.problem)
 
 
+class Pacer:
+    """Lets work in a thread run while the decision loop waits for searches, never while it decides one.
+
+    The decision loop calls `waiting()` before it waits for a batch and `deciding()` once it has one. The work
+    calls `turn()` often (streams/core/build.py): it returns at once while the loop waits, and otherwise blocks
+    until the loop waits again, so that a batch shares the interpreter lock with nothing. A loop that has decided
+    for STARVED_S without waiting (more searches than it can take) gives the work a turn of SLICE_S anyway."""
+
+    STARVED_S = 0.05
+    SLICE_S = 0.005
+    SWITCH_INTERVAL_S = 0.0002  # while the work runs: how soon a thread waiting for the lock gets it
+
+    def __init__(self) -> None:
+        self._waiting = threading.Event()
+        self._waiting.set()  # no loop deciding yet
+        self._slice_ends = 0.0
+
+    def waiting(self) -> None:
+        self._waiting.set()
+
+    def deciding(self) -> None:
+        self._waiting.clear()
+
+    def turn(self) -> None:
+        if self._waiting.is_set() or time.perf_counter() < self._slice_ends:
+            return
+        if not self._waiting.wait(self.STARVED_S):
+            self._slice_ends = time.perf_counter() + self.SLICE_S
+
+    async def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work(*args)` in a thread, taking turns with the decision loop."""
+        return await asyncio.to_thread(self._paced, work, *args)
+
+    def _paced(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Also off while the work runs: the collector, whose full passes over the millions of objects a build
+        makes hold the lock throughout (its result is frozen, out of their reach, afterwards)."""
+        interval, collecting = sys.getswitchinterval(), gc.isenabled()
+        sys.setswitchinterval(self.SWITCH_INTERVAL_S)
+        gc.disable()
+        taking_turns(self.turn)
+        try:
+            return work(*args)
+        finally:
+            taking_turns(None)
+            if collecting:
+                gc.enable()
+            sys.setswitchinterval(interval)
+
+
 class LiveLexicon:
     """The version deciding now, and the one compiled to take over at the next batch boundary."""
 
@@ -165,6 +220,7 @@ class LiveLexicon:
         self._pending: tuple[Decider, int] | None = None
         self._retired: list[Decider] = []
         self.swapped = asyncio.Event()  # set at each swap: the follower then frees the old version
+        self.pacer = Pacer()  # the follower builds and frees versions while the decision loop waits
         metrics.lexicon_live(decider.version, published_at_ms / 1000, time.time())
         metrics.known_conditions(decider.lexicon.conditions)
 
@@ -222,12 +278,12 @@ class LexiconFollower:
     async def consider(self, record: Any) -> None:
         at = where(record.topic, record.offset)
         try:
-            published = decode(record.value, record.offset, at)
+            published = await vet(record.value, record.offset, at)
             if published.version == self.live.decider.version:  # republished as it is: only its time is new
                 self.metrics.lexicon_published.set(published.published_at_ms / 1000)
                 return
             recent = self.live.decider.matcher.recent_queries(WARM_QUERIES)
-            decider = await asyncio.to_thread(_off_the_loop, _compile, published, at, recent)
+            decider = await self.live.pacer.run(_build, published, at, recent)
         except LexiconError as exc:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
@@ -236,38 +292,68 @@ class LexiconFollower:
         self.live.offer(decider, published.published_at_ms)
         await self.live.swapped.wait()
         for old in self.live.retired():
-            await asyncio.to_thread(_off_the_loop, dispose, old)
+            await self.live.pacer.run(dispose, old)
 
 
-COMPILE_SWITCH_INTERVAL_S = 0.0005  # while a version compiles: how soon the decision loop gets the GIL back
-
-
-def _compile(published: Published, at: str, recent: list[str]) -> Decider:
-    """The lexicon and its matcher, built whole before any search sees them, and warmed with the recent
-    searches (held in memory only), so the first batches after the swap do not all miss its memo."""
-    decider = Decider(published.compile(at))
+def _build(published: Published, at: str, recent: list[str]) -> Decider:
+    """The lexicon (checked whole by `vet` already) and its matcher, built before any search sees them, and
+    warmed with the recent searches (held in memory only), so the first batches after the swap do not all miss
+    its memo."""
+    decider = Decider(published.compile(at, validate=False))
     for query in recent:
+        pace()
         decider.matcher.match(query)
     gc.freeze()  # what it built joins what start-up built, out of the collector's full passes (streams/app.py)
     return decider
 
 
-def _off_the_loop(work: Callable[..., Any], *args: Any) -> Any:
-    """Runs `work` (a build, or freeing an old version) in this worker thread, sharing the interpreter with the
-    decision loop as little as it can. Two causes of waiting searches were measured: the collector's full passes
-    over the millions of objects a build makes, each holding the GIL throughout (so the collector is off until
-    the work is done), and the thread switch interval, 5 ms, that a batch waited at each turn for the GIL (so it
-    is 0.5 ms meanwhile). A hook that paused the build while a batch was being decided was tried too: it doubled
-    the build and did not lower the batches' latency (docs/decisions.md)."""
-    interval, collecting = sys.getswitchinterval(), gc.isenabled()
-    sys.setswitchinterval(COMPILE_SWITCH_INTERVAL_S)
-    gc.disable()
+async def vet(value: bytes | None, offset: int, at: str) -> Published:
+    """A record decoded and compiled whole in a process of its own (`python -m streams.lexicon_topic`): its
+    files, with no JSON to parse here, or LexiconError naming the file and entry."""
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", __name__, at, str(offset),
+                                                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    out, _ = await child.communicate(value or b"")
+    header_ends = out.find(b"\n")
+    if child.returncode != 0 or header_ends < 0:
+        raise LexiconError(at, "(record)", f"its check ended with exit code {child.returncode}")
+    header = orjson.loads(out[:header_ends])
+    if "refused" in header:
+        raise LexiconError(*header["refused"])
+    at_byte = header_ends + 1
+
+    def files(sizes: list[tuple[str, int]]) -> dict[str, bytes]:
+        nonlocal at_byte
+        found = {}
+        for name, size in sizes:
+            found[name] = out[at_byte:at_byte + size]
+            at_byte += size
+        return found
+
+    return Published(header["version"], files(header["base"]), None if header["overlay"] is None else
+                     files(header["overlay"]), header["published_at_ms"], header["reason"], header["forced"],
+                     offset)
+
+
+def _vet_main(at: str, offset: int) -> None:
+    """The checking process: a record's value on stdin; on stdout, a JSON line (`{"refused": [file, entry,
+    problem]}`, or the version with its files' names and sizes), then those files' bytes."""
     try:
-        return work(*args)
-    finally:
-        if collecting:
-            gc.enable()
-        sys.setswitchinterval(interval)
+        published = decode(sys.stdin.buffer.read(), offset, at)
+        published.compile(at)
+    except LexiconError as exc:
+        sys.stdout.buffer.write(orjson.dumps({"refused": [str(exc.file), exc.entry, exc.problem]}) + b"\n")
+        return
+
+    def sizes(files: dict[str, bytes]) -> list[tuple[str, int]]:
+        return [(name, len(data)) for name, data in files.items()]
+
+    header = {"version": published.version, "published_at_ms": published.published_at_ms,
+              "reason": published.reason, "forced": published.forced, "base": sizes(published.base),
+              "overlay": None if published.overlay is None else sizes(published.overlay)}
+    sys.stdout.buffer.write(orjson.dumps(header) + b"\n")
+    for files in (published.base, published.overlay or {}):
+        for data in files.values():
+            sys.stdout.buffer.write(data)
 
 
 _OURS = "streams."
@@ -282,7 +368,11 @@ def dispose(root: Any) -> None:
     stack = [root]
     del root
     first = True  # the version itself is walked whoever holds it: the caller means to free it
+    walked = 0
     while stack:
+        walked += 1
+        if not walked % 64:
+            pace()
         item = stack.pop()
         if not first and sys.getrefcount(item) > 2:  # held elsewhere too (shared, or a parent still to come)
             continue
@@ -304,3 +394,7 @@ def dispose(root: Any) -> None:
                     if value is not None:
                         stack.append(value)
         del item
+
+
+if __name__ == "__main__":
+    _vet_main(sys.argv[1], int(sys.argv[2]))

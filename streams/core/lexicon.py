@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema
 
 from streams.core import normalize
+from streams.core.build import pace, paced
 from streams.core.hours import parse_hours
 from streams.core.patterns import EMPTY, Pattern, PatternSet, read_patterns
 from streams.core.resources import Resource
@@ -183,11 +184,11 @@ def _check_terms(files: dict[str, str], conditions: dict[str, Condition]) -> Own
     for cond in conditions.values():
         entries = [(f"terms.{lang}", t) for lang, ts in cond.terms.items() for t in ts]
         entries += [("coded", t) for t in cond.coded] + [("contextual", c.term) for c in cond.contextual]
-        for entry, term in entries:
+        for entry, term in paced(entries):
             _own(owner, files[cond.id], cond.id, entry, term)
     for cond in conditions.values():
         for lang, exclusions in cond.exclusions.items():
-            for ex in exclusions:
+            for ex in paced(exclusions):
                 key = normalize.phrase(ex)
                 if owner.get(key, ("", ""))[0] == cond.id:
                     raise LexiconError(
@@ -238,34 +239,36 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR, overlay_dir: Pat
     return compile_lexicon(read_folder(lexicon_dir), None if overlay_dir is None else read_folder(overlay_dir))
 
 
-def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> Lexicon:
-    """Validates and builds a lexicon from its files; raises LexiconError naming the file and the entry."""
+def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, validate: bool = True) -> Lexicon:
+    """Validates and builds a lexicon from its files; raises LexiconError naming the file and the entry.
+    `validate=False` leaves out the JSON Schema checks (half the time), for files already checked elsewhere."""
     digest = hashlib.sha256()
 
     manifest_path = base.where("manifest.json")
     manifest = _read_json(base, "manifest.json")
-    _validate(manifest_path, manifest, _schema("manifest.schema.json"))
+    if validate:
+        _validate(manifest_path, manifest, _schema("manifest.schema.json"))
     digest.update(base.files["manifest.json"])
 
     conditions: dict[str, Condition] = {}
     files: dict[str, str] = {}
-    for path, raw in _documents(base, "conditions", "condition.schema.json", digest):
+    for path, raw in _documents(base, "conditions", "condition.schema.json", digest, validate):
         cond = _condition(path, raw)
         conditions[cond.id], files[cond.id] = cond, path
     if not conditions:
         raise LexiconError(base.where("conditions"), "(folder)", "holds no condition")
     owners = _check_terms(files, conditions)
 
-    patterns = _load_patterns(base, conditions, digest)
+    patterns = _load_patterns(base, conditions, digest, validate)
 
     resources: dict[str, Resource] = {}
     origin: dict[str, str] = {}
-    _read_resources(base, digest, resources, origin)
+    _read_resources(base, digest, resources, origin, validate)
 
     guard = set(manifest.get("typo_guard", ()))
-    guard.update(line for _, line in _lines(base, "typo-guard.txt", digest))
+    guard.update(line for _, line in paced(_lines(base, "typo-guard.txt", digest)))
     common: dict[str, float] = {}
-    for number, line in _lines(base, "common-words.txt", digest):
+    for number, line in paced(_lines(base, "common-words.txt", digest)):
         word, _, zipf = line.rpartition(" ")
         try:
             common[word] = float(zipf)
@@ -273,13 +276,14 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> 
             raise LexiconError(base.where("common-words.txt"), f"line {number}", "not '<word> <Zipf frequency>': "
                                "regenerate it with ops/lexicon/typo_guard.py") from None
     base_version = f"{manifest['version']}+{digest.hexdigest()[:12]}"
-    added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin)
+    added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin,
+                                                              validate)
     _check_resources(base, resources, origin, conditions)
     return Lexicon(
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,
-        typo_guard=frozenset(normalize.fold(w) for w in guard),
+        typo_guard=frozenset(normalize.fold(w) for w in paced(guard)),
         patterns=patterns,
         common_words=MappingProxyType(common),
         base_version=base_version,
@@ -290,9 +294,9 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> 
 
 
 def _read_resources(source: LexiconFiles, digest: Any, resources: dict[str, Resource], origin: dict[str, str],
-                    partner: bool = False) -> None:
-    for path, raw_list in _documents(source, "resources", "resources.schema.json", digest):
-        for raw in raw_list:
+                    validate: bool, partner: bool = False) -> None:
+    for path, raw_list in _documents(source, "resources", "resources.schema.json", digest, validate):
+        for raw in paced(raw_list):
             if raw["id"] in resources:
                 raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
             fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
@@ -312,15 +316,16 @@ class _Overlay:
 
 
 def _merge_overlay(overlay: LexiconFiles, conditions: dict[str, Condition], owners: Owners,
-                   resources: dict[str, Resource], origin: dict[str, str]) -> _Overlay:
+                   resources: dict[str, Resource], origin: dict[str, str], validate: bool) -> _Overlay:
     """Merges a deployment overlay over the base (in place): its resources (partners, shown first in their
     countries), the terms it adds to the base's conditions, its never-intercept phrases and its support page."""
     digest = hashlib.sha256()
     manifest_path = overlay.where("overlay.json")
     manifest = _read_json(overlay, "overlay.json")
-    _validate(manifest_path, manifest, _schema("overlay.schema.json"))
+    if validate:
+        _validate(manifest_path, manifest, _schema("overlay.schema.json"))
     digest.update(overlay.files["overlay.json"])
-    _read_resources(overlay, digest, resources, origin, partner=True)
+    _read_resources(overlay, digest, resources, origin, validate, partner=True)
     for cid, by_language in manifest.get("terms", {}).items():
         cond = conditions.get(cid)
         if cond is None:
@@ -354,14 +359,17 @@ def _merge_overlay(overlay: LexiconFiles, conditions: dict[str, Condition], owne
     return _Overlay(version, tuple(dict.fromkeys(never)), support)
 
 
-def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any) -> Iterator[tuple[str, Any]]:
+def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any,
+               validate: bool) -> Iterator[tuple[str, Any]]:
     """Each JSON file of a folder, in name order, validated against the package's schema and added to the
     version's digest."""
     schema = _schema(schema_name)
     for name in source.names(folder, ".json"):
+        pace()
         raw = _read_json(source, name)
         path = source.where(name)
-        _validate(path, raw, schema)
+        if validate:
+            _validate(path, raw, schema)
         digest.update(PurePosixPath(name).name.encode() + b"\0" + source.files[name])
         yield path, raw
 
@@ -381,11 +389,12 @@ def _lines(source: LexiconFiles, name: str, digest: Any) -> Iterator[tuple[int, 
             yield number, line.strip()
 
 
-def _load_patterns(source: LexiconFiles, conditions: dict[str, Condition], digest: Any) -> PatternSet:
+def _load_patterns(source: LexiconFiles, conditions: dict[str, Condition], digest: Any,
+                   validate: bool) -> PatternSet:
     classes: dict[str, tuple[str, ...]] = {}
     patterns: list[Pattern] = []
     origin: dict[str, str] = {}
-    for path, raw in _documents(source, "patterns", "patterns.schema.json", digest):
+    for path, raw in _documents(source, "patterns", "patterns.schema.json", digest, validate):
 
         def fail(entry: str, problem: str, path: str = path) -> None:
             raise LexiconError(path, entry, problem)

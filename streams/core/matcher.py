@@ -14,12 +14,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
-import ahocorasick
 from rapidfuzz.distance import OSA
 
 from streams.core import normalize
+from streams.core.build import automata, pace, paced, scan
 from streams.core.lexicon import Condition, Lexicon
 from streams.core.patterns import PatternMatcher
 from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
@@ -82,33 +82,34 @@ class Matcher:
         self.lexicon = lexicon
         keyed: dict[str, list[Entry]] = {}
         for cond in lexicon.conditions.values():
-            for text, entry in _entries(cond):
+            for text, entry in paced(_entries(cond)):
                 for key in {normalize.phrase(text), normalize.squash(text)}:
                     if key and (" " not in text or len(key) >= 5 or key == normalize.phrase(text)):
                         keyed.setdefault(key, []).append(entry)
-        spaced = {k: v for k, v in keyed.items() if not _UNSPACED.search(k)}
-        self._phrases = _phrase_index(spaced)
-        self._unspaced = _automaton({k: v for k, v in keyed.items() if _UNSPACED.search(k)})
+        unspaced = {k for k in paced(keyed) if _UNSPACED.search(k)}
+        self._phrases = _phrase_index({k: v for k, v in keyed.items() if k not in unspaced})
+        self._unspaced = _automaton({k: keyed[k] for k in unspaced})
         hashtag: dict[str, list[Entry]] = {}
-        for key, entries in keyed.items():
+        for key, entries in paced(keyed.items()):
             hashtag.setdefault(key.replace(" ", ""), []).extend(entries)
         self._hashtag = _automaton(hashtag)
         self._tiers = {c.id: c.tier for c in lexicon.conditions.values()}
         # Typo candidates: words of spaced-script terms, indexed by every one-letter deletion. Words shorter than
         # TYPO_MIN_LENGTH are candidates only inside multi-word phrases.
         words = {
-            (word, " " in key) for key in keyed if not _UNSPACED.search(key)
+            (word, " " in key) for key in paced(keyed) if not _UNSPACED.search(key)
             for word in key.split(" ") if word.isalpha() and len(word) <= TYPO_MAX_LENGTH
         }
         self._vocabulary = frozenset(w for w, _ in words)
         self._short_phrase_words = frozenset(
             w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
         index: dict[str, set[str]] = {}
-        for word in self._vocabulary:
+        for word in paced(self._vocabulary):
             if len(word) >= TYPO_MIN_LENGTH or word in self._short_phrase_words:
                 for deletion in _deletions(word):
                     index.setdefault(deletion, set()).add(word)
-        self._deletions = {k: tuple(sorted(v)) for k, v in index.items()}
+        self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
+        pace()
         self._corrections_cache: dict[str, Fix | None] = {}
         self._match_cache: dict[str, tuple[Match, ...]] = {}
         self._guard = lexicon.typo_guard if guard else frozenset()
@@ -230,14 +231,14 @@ class Matcher:
 
     def _scan_unspaced(self, folded: str, found: dict[str, Match]) -> None:
         """Terms of scripts written without spaces (Japanese, Chinese, Thai; Hangul with particles) match anywhere."""
-        hits = [(end - length + 1, end, entry) for end, (length, entries) in self._unspaced.iter(folded)
+        hits = [(end - length + 1, end, entry) for end, (length, entries) in scan(self._unspaced, folded)
                 for entry in entries]
         if hits:
             self._settle(hits, f" {folded} ", None, found, None)
 
     def _scan_hashtag(self, body: str, found: dict[str, Match]) -> None:
         """Terms inside a run-together hashtag (#suicideprevention, #mydepressionjourney)."""
-        hits = [(end - length + 1, end, entry) for end, (length, entries) in self._hashtag.iter(body)
+        hits = [(end - length + 1, end, entry) for end, (length, entries) in scan(self._hashtag, body)
                 if length >= HASHTAG_SUBSTRING_MIN or length == len(body) for entry in entries]
         if hits:
             self._settle(hits, f" {body} ", "hashtag", found, None)
@@ -363,15 +364,11 @@ PhraseIndex = dict[str, tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
 def _phrase_index(keyed: dict[str, list[Entry]]) -> PhraseIndex:
     """Phrases by their first word, longest first."""
     by_first: dict[str, list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
-    for key, entries in keyed.items():
+    for key, entries in paced(keyed.items()):
         words = tuple(key.split(" "))
         by_first.setdefault(words[0], []).append((words, tuple(dict.fromkeys(entries))))
-    return {first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in by_first.items()}
+    return {first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in paced(by_first.items())}
 
 
-def _automaton(keyed: dict[str, list[Entry]]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    for key, entries in keyed.items():
-        automaton.add_word(key, (len(key), tuple(dict.fromkeys(entries))))
-    automaton.make_automaton()
-    return automaton
+def _automaton(keyed: dict[str, list[Entry]]) -> tuple[Any, ...]:
+    return automata((key, (len(key), tuple(dict.fromkeys(entries)))) for key, entries in keyed.items())

@@ -4,8 +4,9 @@
 (["self?", "want", "die"]). Phrase lists alone cannot say "a quantity of a substance, then 'to die'" in every
 tense and language; patterns can, and stay explainable: a match names its pattern and the lexicon's words it used.
 
-Compiled once per lexicon into one Aho-Corasick automaton over all class phrases. Per search: one scan of the
-search's words (in C), and only when a class matched, a walk over the few patterns anchored on a matched class.
+Compiled once per lexicon: the class phrases of spaced scripts indexed by their first word, those of unspaced
+scripts in Aho-Corasick automata. Only a search that opens a pattern's gate is scanned for class phrases (a
+lookup per word, and the automata when it has unspaced letters), and then walked over the few gated patterns.
 Semantics (lexicon/FORMAT.md): consecutive steps are adjacent words; `name?` may be absent; `*` is a gap of at
 most GAP_WORDS words (GAP_CHARS characters in unspaced scripts); `exclude` patterns cancel their condition.
 """
@@ -18,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-import ahocorasick
-
 from streams.core import normalize
+from streams.core.build import automata, paced, scan
 
 GAP_WORDS = 3
 GAP_CHARS = 8
@@ -62,13 +62,13 @@ def read_patterns(path: PurePath, raw: dict[str, Any], conditions: Mapping[str, 
     if language != path.stem:
         fail("language", f"language {language!r} must equal the file name {path.stem!r}")
     classes: dict[str, tuple[str, ...]] = {}
-    for name, phrases in raw["classes"].items():
+    for name, phrases in paced(raw["classes"].items()):
         for phrase in phrases:
             if not normalize.phrase(phrase):
                 fail(f"classes.{name}", f"phrase {phrase!r} has no letters once normalized")
         classes[f"{language}:{name}"] = tuple(phrases)
     patterns = []
-    for spec in raw["patterns"]:
+    for spec in paced(raw["patterns"]):
         entry = f"patterns.{spec['id']}"
         if spec["condition"] not in conditions:
             fail(entry, f"names condition {spec['condition']!r}, which does not exist")
@@ -111,7 +111,7 @@ class PatternMatcher:
         lookalike_words: set[str] = set()
         unspaced: dict[str, list[str]] = {}
         expected: dict[str, float] = {}
-        for pattern in patterns.patterns:
+        for pattern in paced(patterns.patterns):
             anchor = _anchor(pattern, patterns.classes, common_words, expected)
             for phrase in patterns.classes[anchor]:
                 key = normalize.phrase(phrase)
@@ -129,19 +129,19 @@ class PatternMatcher:
         self.anchor_words = frozenset(k for k, ps in gates.items()
                                       if not k.startswith("\0") and any(not p.exclude for p in ps))
         self.lookalike_words = frozenset(lookalike_words)
-        self._unspaced = _automaton({n: tuple(p) for n, p in unspaced.items()})
-        self._automaton = _automaton({n: patterns.classes[n] for n in {
+        self._unspaced = _automata({n: tuple(p) for n, p in unspaced.items()})[1]
+        self._spaced, self._bare = _automata({n: patterns.classes[n] for n in {
             s.word_class for p in patterns.patterns for s in p.steps if s.word_class}})
         self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class) for p in patterns.patterns}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
         # With each gated pattern, the key words of each class it requires (classes with unspaced phrases left
         # out): it is scanned for only if every one of those classes has a key word among the search's words.
         keys: dict[str, frozenset[str] | None] = {}
-        for name, phrases in patterns.classes.items():
+        for name, phrases in paced(patterns.classes.items()):
             folded = [normalize.phrase(p) for p in phrases]
             keys[name] = None if any(_UNSPACED.search(k) for k in folded) else frozenset(
                 _key_word(k, common_words) for k in folded)
-        for gate, gated in gates.items():
+        for gate, gated in paced(gates.items()):
             by_needs: dict[tuple[frozenset[str], ...], list[Pattern]] = {}
             for p in sorted(gated, key=lambda p: p.id):
                 needs = tuple(sorted({k for c in p.required if (k := keys[c]) is not None}, key=len))
@@ -162,9 +162,7 @@ class PatternMatcher:
         return list(gated.values())
 
     def unspaced_gates(self, folded: str) -> list[str]:
-        if self._unspaced is None:
-            return []
-        return ["\0" + name for _, (_, _, owners) in self._unspaced.iter(folded) for name, _ in owners]
+        return ["\0" + name for _, (_, _, owners) in scan(self._unspaced, folded) for name, _ in owners]
 
     def match(self, tokens: list[str], gates: list[str], found: Collection[str]) -> tuple[
             list[tuple[Pattern, tuple[str, ...]]], dict[str, str]]:
@@ -183,8 +181,7 @@ class PatternMatcher:
         text = " " + " ".join(tokens) + " "
         hits: dict[str, list[Hit]] = {}
         needed = frozenset().union(*(self._classes[p.id] for p in (*positive, *lookalikes)))
-        for end, (length, spaced, owners) in self._automaton.iter(text):  # one scan, whatever the languages
-            start, stop = (end - length + 2, end) if spaced else (end - length + 1, end + 1)
+        for start, stop, spaced, owners in self._class_phrases(tokens, text):
             for name, phrase in owners:
                 if name in needed:
                     hits.setdefault(name, []).append(Hit(start, stop, phrase, spaced))
@@ -204,6 +201,25 @@ class PatternMatcher:
                     cancelled[pattern.condition] = rest[:used[0].start] + " " * (used[-1].end - used[0].start) \
                         + rest[used[-1].end:]
         return positives, cancelled
+
+
+    def _class_phrases(self, tokens: list[str], text: str) -> list[tuple[int, int, bool, Owners]]:
+        """Every class phrase in the search, as (start, stop) in `text`, ordered by where it ends, the longer first
+        where two end together."""
+        found: list[tuple[int, int, int, int, bool, Owners]] = []  # (end, -length, start, stop, ...) in `text`
+        index, at = self._spaced, 1
+        for i, token in enumerate(tokens):
+            for words, owners in index.get(token, ()):
+                n = len(words)
+                if n == 1 or tuple(tokens[i:i + n]) == words:
+                    stop = at + sum(len(w) + 1 for w in words) - 1
+                    found.append((stop, at - stop - 2, at, stop, True, owners))  # the key: " phrase "
+            at += len(token) + 1
+        if self._bare and not text.isascii():
+            found += ((end, -length, end - length + 1, end + 1, False, owners)
+                      for end, (length, _, owners) in scan(self._bare, text))
+        found.sort(key=lambda hit: hit[:2])
+        return [hit[2:] for hit in found]
 
 
 RARE_ZIPF = 1.0  # what a word outside the common-word list counts as (Zipf 1: about once in 100 million words)
@@ -230,21 +246,26 @@ def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Ma
     return min(reversed(required), key=expected.__getitem__)
 
 
-def _automaton(classes: Mapping[str, tuple[str, ...]]) -> Any:
-    """One Aho-Corasick automaton over the phrases of `classes`: spaced phrases as " phrase " (whole words of the
-    search's word text), unspaced ones bare (anywhere)."""
+Owners = tuple[tuple[str, str], ...]  # (class, phrase as the lexicon writes it)
+
+
+def _automata(classes: Mapping[str, tuple[str, ...]]) -> tuple[dict[str, tuple[tuple[tuple[str, ...], Owners], ...]],
+                                                               tuple[Any, ...]]:
+    """The phrases of `classes`: spaced ones by their first word (longest first), unspaced ones in automata."""
     keyed: dict[str, list[tuple[str, str]]] = {}
-    for name, phrases in classes.items():
+    for name, phrases in paced(classes.items()):
         for phrase in phrases:
-            key = normalize.phrase(phrase)
-            keyed.setdefault(key if _UNSPACED.search(key) else f" {key} ", []).append((name, phrase))
-    if not keyed:
-        return None
-    automaton = ahocorasick.Automaton()
-    for key, owners in keyed.items():
-        automaton.add_word(key, (len(key), key.startswith(" "), tuple(owners)))
-    automaton.make_automaton()
-    return automaton
+            keyed.setdefault(normalize.phrase(phrase), []).append((name, phrase))
+    spaced: dict[str, list[tuple[tuple[str, ...], Owners]]] = {}
+    bare = []
+    for key, owners in paced(keyed.items()):
+        if _UNSPACED.search(key):
+            bare.append((key, (len(key), False, tuple(owners))))
+        else:
+            words = tuple(key.split(" "))
+            spaced.setdefault(words[0], []).append((words, tuple(owners)))
+    return ({first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in spaced.items()},
+            automata(bare))
 
 
 def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: dict[str, list[Hit]],
