@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 
+import pytest
+
+from streams.core.build import AUTOMATON_CHARS, automata, pace, scan, taking_turns
 from streams.core.decide import Decider
-from streams.core.lexicon import Lexicon, read_folder
-from streams.lexicon_topic import LiveLexicon, decode, dispose, encode, from_files
+from streams.core.lexicon import Lexicon, LexiconError, read_folder
+from streams.lexicon_topic import LiveLexicon, Pacer, Published, decode, dispose, encode, from_files, vet
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from tests.support.worker import ROOT
@@ -63,3 +69,63 @@ def test_a_swapped_out_version_is_freed_and_nothing_it_shares_is_touched(lexicon
     finally:
         gc.enable()
     assert lexicon.conditions and live.decider.matcher.match("i want to die"), "the shared lexicon is intact"
+
+
+async def test_a_record_is_checked_in_a_process_of_its_own_which_sends_back_its_files(lexicon: Lexicon) -> None:
+    files = read_folder(ROOT / "lexicon")
+    published = await vet(encode(from_files(lexicon, files, None, "why")), 7, "topic@7")
+    assert published.base == dict(files.files) and published.reason == "why" and published.offset == 7
+    assert published.compile("topic@7", validate=False).version == lexicon.version
+
+
+async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_and_entry(lexicon: Lexicon) -> None:
+    files = dict(read_folder(ROOT / "lexicon").files)
+    files["conditions/suicide.json"] = files["conditions/suicide.json"].replace(b'"tier": "crisis"', b'"tier": 7')
+    broken = Published(lexicon.version, files, None, 0)
+    with pytest.raises(LexiconError) as refused:
+        await vet(encode(broken), 3, "topic@3")
+    assert refused.value.file.endswith("conditions/suicide.json") and "topic@3" in refused.value.file
+    assert refused.value.entry == "tier" and "7" in refused.value.problem
+    with pytest.raises(LexiconError, match="not a lexicon version"):
+        await vet(b"not zlib", 4, "topic@4")
+
+
+def test_work_taking_turns_runs_while_the_loop_waits_and_stops_while_it_decides() -> None:
+    pacer, turns, blocked = Pacer(), threading.Event(), threading.Event()
+
+    def work() -> int:
+        taking_turns(pacer.turn)
+        try:
+            pace()  # the loop waits: goes straight on
+            turns.set()
+            blocked.wait()
+            pace()  # the loop decides: waits here until it waits again
+            return 1
+        finally:
+            taking_turns(None)
+
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(work)
+        assert turns.wait(10)
+        pacer.deciding()
+        blocked.set()
+        with pytest.raises(FuturesTimeout):
+            done.result(timeout=Pacer.STARVED_S / 5)
+        pacer.waiting()
+        assert done.result(timeout=10) == 1
+
+
+def test_a_loop_that_never_waits_still_gives_the_work_a_slice() -> None:
+    pacer = Pacer()
+    pacer.deciding()
+    pacer.turn()  # blocks STARVED_S, then gives a slice of SLICE_S
+    pacer.turn()  # within the slice: straight on
+    assert not pacer._waiting.is_set()
+
+
+def test_automata_are_made_small_and_scanned_as_one(lexicon: Lexicon) -> None:
+    keys = [f"key{i:05d}" for i in range(5000)]
+    made = automata((k, (len(k), k)) for k in keys)
+    assert len(made) > 1 and all(sum(map(len, a.keys())) <= AUTOMATON_CHARS for a in made)
+    text = "xkey00017key04999"
+    assert [value for _, (_, value) in scan(made, text)] == ["key00017", "key04999"]
