@@ -7,6 +7,7 @@ tune it: it measures how the lexicon generalizes, and guards that figure against
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -110,3 +111,19 @@ def test_the_floors_that_lexicon_publish_checks_hold_on_the_lexicon_in_the_repos
         floor: Floor, development: Report, heldout: Report, world: Report) -> None:
     report = {"queries.jsonl": development, "heldout.jsonl": heldout, "heldout-world.jsonl": world}[floor.file]
     assert floor.holds(report), f"{floor}: {floor.value(report):.3f}"
+
+
+def _duckduckgo() -> list[dict[str, object]]:
+    return [json.loads(line) for line in (EVAL / "duckduckgo-helpline.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("row", [r for r in _duckduckgo() if r["tier"]], ids=lambda r: str(r["query"]))
+def test_every_trigger_of_duckduckgos_helpline_answer_is_decided_crisis(decider: Decider,
+                                                                       row: dict[str, object]) -> None:
+    matches = decider.matcher.match(str(row["query"]))
+    assert matches and matches[0].tier == "crisis"
+
+
+def test_duckduckgos_negative_case_is_not_intercepted(decider: Decider) -> None:
+    [negative] = [r for r in _duckduckgo() if not r["tier"]]
+    assert decider.matcher.match(str(negative["query"])) == []
