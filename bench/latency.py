@@ -4,8 +4,9 @@ Each search carries its send time (ts_ms); the bench keeps the precise one (perf
 each decision when the group-less reader hands it over. Both ends live in this process.
 
 In the middle of the measured minute a new lexicon version is published on the lexicon topic: the worker checks
-it in a process of its own, builds it while its decision loop waits, and swaps it in between two batches. The searches sent from the publish until a second after the
-first decision by the new version are reported apart ("around the switch") beside the others.
+it in a process of its own, builds it while its decision loop waits, and swaps it in between two batches. The
+searches sent from the publish until a second after the first decision by the new version are reported apart
+("around the switch") beside the others.
 """
 
 from __future__ import annotations
