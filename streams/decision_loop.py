@@ -21,6 +21,7 @@ Delivery:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import time
@@ -31,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAuthorizationFailedError
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
+from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized, transactional_prefix
 from streams.counters import CellBatch, Counting
 from streams.delivery import Delivery, Offsets, Release
 from streams.lexicon_topic import LiveLexicon
@@ -79,9 +80,7 @@ class DecisionLoop:
         options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 0,
                                    "max_batch_size": 256 * 1024}
         if self.exactly_once:
-            # Stable per host, so a restarted worker fences its killed predecessor and aborts its open
-            # transaction at once (instead of readers waiting out the transaction timeout).
-            options["transactional_id"] = f"{s.app_id}-decide-{socket.gethostname()}"
+            options["transactional_id"] = transactional_id(s)
         return AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, **options, **self.kafka_options)
 
     async def run(self) -> None:
@@ -200,6 +199,19 @@ class DecisionLoop:
             builders.emit(self.updates_topic, key, value, None, partition)
         delivered = [_delivered(await f, topic) for topic, f in builders.submit()]
         return outcome, partial, asyncio.gather(*delivered), release
+
+
+def transactional_id(settings: Settings) -> str:
+    """`<app id>-decide-<host>-<data dir>`: one worker instance's, the same after its restart.
+
+    The same after a restart, so the restarted worker fences its killed predecessor and aborts its open
+    transaction at once (instead of readers waiting out the transaction timeout). Apart for two workers, even
+    on one host: one would fence the other at every start. A worker's data folder (its counters' table state,
+    never shared) tells instances on one host apart, and the host those with the same path on different
+    machines (containers). aiokafka 0.14 sends no group generation with the offsets of a transaction
+    (KIP-447), so this id is also what fences a zombie: see docs/decisions.md."""
+    folder = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"{transactional_prefix(settings)}{socket.gethostname()}-{folder}"
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
