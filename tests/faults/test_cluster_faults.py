@@ -19,6 +19,7 @@ from streams.settings import Settings
 from tests.faults.test_faults import outcome, send_range, settle
 from tests.support.devcluster import DevCluster, devcluster
 from tests.support.kafka import read_all, read_until, until
+from tests.support.worker import Worker
 
 BROKERS = 3
 MINIMUM = 3000  # searches in a stream at least; it goes on until the fault is over
@@ -96,6 +97,14 @@ async def conclude(s: Settings, name: str, stream: Stream, fault: float, report:
         assert result.duplicates == 0
 
 
+async def fully_started(*workers: Worker) -> None:
+    """Each worker in its steady state: Faust serves /metrics once its tables are up. Faust declares its own
+    topics (the counters' changelog, replication factor 3) while it starts, refused with a broker down, and its
+    start-up does not survive that (docs/decisions.md): the faults here hit running workers."""
+    await until(lambda: all(w.metric("signpost_worker_ready") == 1 for w in workers),
+                "the workers to be fully started", 180)
+
+
 async def in_sync(cluster: DevCluster, s: Settings) -> None:
     """Every partition of the worker's topics has all its copies in sync again (as a rolling restart waits)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
@@ -117,8 +126,9 @@ async def in_sync(cluster: DevCluster, s: Settings) -> None:
 async def test_the_events_leader_killed_mid_stream_then_restarted(cluster: DevCluster, topics: Settings, guarantee: str,
                                                                   worker_factory, producer, report) -> None:
     s = configured(topics, guarantee)
-    worker_factory(s)
+    worker = worker_factory(s)
     stream = Stream(producer, s.events_topic)
+    await fully_started(worker)
     await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
     leader = await cluster.leader(s.events_topic)
     await cluster.run("kill-broker", str(leader))
@@ -131,8 +141,9 @@ async def test_the_events_leader_killed_mid_stream_then_restarted(cluster: DevCl
 async def test_a_rolling_restart_of_every_broker(cluster: DevCluster, topics: Settings, guarantee: str,
                                                 worker_factory, producer, report) -> None:
     s = configured(topics, guarantee)
-    worker_factory(s)
+    worker = worker_factory(s)
     stream = Stream(producer, s.events_topic)
+    await fully_started(worker)
     await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
     fault = time.monotonic()
     for broker in range(1, BROKERS + 1):
@@ -148,9 +159,7 @@ async def test_below_min_insync_nothing_is_acknowledged_and_the_worker_resumes_a
     s = configured(topics, guarantee)
     worker = worker_factory(s)
     stream = Stream(producer, s.events_topic)
-    # A worker in its steady state, as in the single broker's restart: Faust declares its own topics while it
-    # starts, and its start-up does not survive an outage (docs/decisions.md).
-    await until(lambda: worker.metric("signpost_worker_ready") == 1, "the worker to be fully started", 180)
+    await fully_started(worker)
     await read_until(s.bootstrap_servers, s.decisions_topic, MINIMUM // 4)
     await cluster.run("stop-broker", "2")
     await cluster.run("stop-broker", "3")  # broker 1 alone: one copy in sync, two needed
@@ -173,6 +182,7 @@ async def test_a_worker_and_a_broker_killed_together_the_other_worker_takes_over
     first = worker_factory(s)
     second = worker_factory(replace(s, data_dir=tmp_path / "second"))
     stream = Stream(producer, s.events_topic)
+    await fully_started(first, second)
     await until(lambda: first.decided() > 0 and second.decided() > 0, "both workers to be deciding")
     leader = await cluster.leader(s.events_topic)
     first.stop(signal.SIGKILL)
