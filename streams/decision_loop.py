@@ -63,6 +63,10 @@ class DecisionLoop:
         self._partitions: dict[str, int] = {}
         self.delivery = Delivery(COUNTER_FLUSH_S, COMMIT_INTERVAL_S)  # at-least-once: what may be committed
         self.deciding = False  # consumer and producer started, output topics known (the worker's /readyz)
+        # exactly-once: a rebalance waits for the open transaction, then drops the batches read before it (their
+        # partitions are read again from the committed offsets, which that transaction may have moved)
+        self._transaction = asyncio.Lock()
+        self._generation = 0
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -106,10 +110,11 @@ class DecisionLoop:
             while True:
                 wait_s = self.delivery.wait_s(idle_s=1.0)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
+                generation = self._generation  # a batch read before a rebalance, see _Rebalance
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self.delivery.flush_due():
-                    await self._batch(consumer, producer, batches, inflight)
+                    await self._batch(consumer, producer, batches, inflight, generation)
                 if committer is not None and committer.done():
                     committer.result()  # raises what stopped it
         finally:
@@ -122,14 +127,17 @@ class DecisionLoop:
             await producer.stop()
 
     async def _batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
-                     batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any]) -> None:
+                     batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any], generation: int) -> None:
         records = [m for messages in batches.values() for m in messages]  # ConsumerRecords serve as Records
         offsets: Offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
         if self.exactly_once:
-            async with producer.transaction():
-                outcome, partial, pending, _ = await self._publish(producer, records)
-                await pending
-                await producer.send_offsets_to_transaction(_committed(offsets), self.settings.app_id)
+            async with self._transaction:
+                if generation != self._generation:
+                    return  # read before a rebalance: decided again from the committed offsets, by their owner
+                async with producer.transaction():
+                    outcome, partial, pending, _ = await self._publish(producer, records)
+                    await pending
+                    await producer.send_offsets_to_transaction(_committed(offsets), self.settings.app_id)
         else:
             # the offsets go with the batch that sends their counter cells: committed once all of it is acked
             outcome, partial, pending, release = await self._publish(
@@ -216,12 +224,21 @@ def transactional_id(settings: Settings) -> str:
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
     """Before partitions move: commit what is acknowledged, then let `Delivery` drop the held cells (their
-    records are read again from the committed offsets, by this worker or the next owner)."""
+    records are read again from the committed offsets, by this worker or the next owner).
+
+    Exactly-once: wait for the open transaction to end, and drop the batches read before. Otherwise the
+    transaction's offsets could commit after the partitions' next owner has read the committed offsets (aiokafka
+    sends no group generation with them, so the broker takes them): that owner would decide its batch again, a
+    duplicate under read_committed. aiokafka reads nothing more until the new assignment."""
 
     def __init__(self, loop: DecisionLoop, consumer: AIOKafkaConsumer) -> None:
         self.loop, self.consumer = loop, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.loop.exactly_once:
+            async with self.loop._transaction:
+                self.loop._generation += 1
+            return
         try:
             await self.loop._commit(self.consumer, self.loop.delivery.committable(force=True))
         except KafkaError as exc:
