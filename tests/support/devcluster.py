@@ -61,6 +61,7 @@ def consecutive_free_ports(count: int, base: int | None = None) -> list[int]:
         sockets = [socket.socket() for _ in range(count)]
         try:
             for port, s in zip(range(first, first + count), sockets, strict=True):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Kafka binds: TIME_WAIT is free
                 s.bind(("127.0.0.1", port))
             return list(range(first, first + count))
         except OSError:
