@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint run test test-faults test-cluster-faults test-unit lexicon-check evaluate bench profile kafka-start kafka-stop clean
+.PHONY: install lint run test test-faults test-unit lexicon-check evaluate bench profile kafka-start kafka-stop clean
 
 install: $(STAMP)
 
@@ -21,12 +21,10 @@ test: install
 	$(VENV)/bin/signpost lexicon-check >/dev/null
 	ops/with-kafka $(PY) -m pytest --ignore=tests/faults
 
+# The single broker's scenarios, then the cluster's (three brokers of their own, tests/faults/test_cluster_faults.py;
+# `-m cluster` alone). KAFKA_CLUSTER_PORT pins that cluster's ports (brokers, then controller), else free ones.
 test-faults: install
-	ops/with-kafka $(PY) -m pytest tests/faults -m "not cluster"
-
-# The cluster scenarios of issue 15 (three brokers of their own): not in CI until every one passes.
-test-cluster-faults: install
-	$(PY) -m pytest tests/faults/test_cluster_faults.py
+	ops/with-kafka $(PY) -m pytest tests/faults
 
 test-unit: install
 	$(PY) -m pytest -m "not integration and not prometheus and not faults"

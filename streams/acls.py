@@ -40,7 +40,7 @@ def faust_internal_prefix(settings: Settings) -> str:
 
 
 def transactional_prefix(settings: Settings) -> str:
-    """The decision loop's transactional id in exactly-once mode: `<app id>-decide-<host>`."""
+    """The decision loop's transactional ids in exactly-once mode: `<app id>-decide-<host>-<data dir>`."""
     return f"{settings.app_id}-decide-"
 
 

@@ -21,6 +21,7 @@ Delivery:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import time
@@ -31,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAuthorizationFailedError
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
+from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized, transactional_prefix
 from streams.counters import CellBatch, Counting
 from streams.delivery import Delivery, Offsets, Release
 from streams.lexicon_topic import LiveLexicon
@@ -62,6 +63,10 @@ class DecisionLoop:
         self._partitions: dict[str, int] = {}
         self.delivery = Delivery(COUNTER_FLUSH_S, COMMIT_INTERVAL_S)  # at-least-once: what may be committed
         self.deciding = False  # consumer and producer started, output topics known (the worker's /readyz)
+        # exactly-once: a rebalance waits for the open transaction, then drops the batches read before it (their
+        # partitions are read again from the committed offsets, which that transaction may have moved)
+        self._transaction = asyncio.Lock()
+        self._generation = 0
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -79,9 +84,7 @@ class DecisionLoop:
         options: dict[str, Any] = {"enable_idempotence": True, "acks": "all", "linger_ms": 0,
                                    "max_batch_size": 256 * 1024}
         if self.exactly_once:
-            # Stable per host, so a restarted worker fences its killed predecessor and aborts its open
-            # transaction at once (instead of readers waiting out the transaction timeout).
-            options["transactional_id"] = f"{s.app_id}-decide-{socket.gethostname()}"
+            options["transactional_id"] = transactional_id(s)
         return AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, **options, **self.kafka_options)
 
     async def run(self) -> None:
@@ -109,11 +112,12 @@ class DecisionLoop:
                 if self.live is not None:
                     self.live.pacer.waiting()  # a new version builds only while this loop waits (lexicon_topic.py)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
+                generation = self._generation  # a batch read before a rebalance, see _Rebalance
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
                     self.live.pacer.deciding()
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self.delivery.flush_due():
-                    await self._batch(consumer, producer, batches, inflight)
+                    await self._batch(consumer, producer, batches, inflight, generation)
                 if committer is not None and committer.done():
                     committer.result()  # raises what stopped it
         finally:
@@ -128,14 +132,17 @@ class DecisionLoop:
             await producer.stop()
 
     async def _batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
-                     batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any]) -> None:
+                     batches: dict[TopicPartition, list[Any]], inflight: asyncio.Queue[Any], generation: int) -> None:
         records = [m for messages in batches.values() for m in messages]  # ConsumerRecords serve as Records
         offsets: Offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
         if self.exactly_once:
-            async with producer.transaction():
-                outcome, partial, pending, _ = await self._publish(producer, records)
-                await pending
-                await producer.send_offsets_to_transaction(_committed(offsets), self.settings.app_id)
+            async with self._transaction:
+                if generation != self._generation:
+                    return  # read before a rebalance: decided again from the committed offsets, by their owner
+                async with producer.transaction():
+                    outcome, partial, pending, _ = await self._publish(producer, records)
+                    await pending
+                    await producer.send_offsets_to_transaction(_committed(offsets), self.settings.app_id)
         else:
             # the offsets go with the batch that sends their counter cells: committed once all of it is acked
             outcome, partial, pending, release = await self._publish(
@@ -207,14 +214,36 @@ class DecisionLoop:
         return outcome, partial, asyncio.gather(*delivered), release
 
 
+def transactional_id(settings: Settings) -> str:
+    """`<app id>-decide-<host>-<data dir>`: one worker instance's, the same after its restart.
+
+    The same after a restart, so the restarted worker fences its killed predecessor and aborts its open
+    transaction at once (instead of readers waiting out the transaction timeout). Apart for two workers, even
+    on one host: one would fence the other at every start. A worker's data folder (its counters' table state,
+    never shared) tells instances on one host apart, and the host those with the same path on different
+    machines (containers). aiokafka 0.14 sends no group generation with the offsets of a transaction
+    (KIP-447), so this id is also what fences a zombie: see docs/decisions.md."""
+    folder = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"{transactional_prefix(settings)}{socket.gethostname()}-{folder}"
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
     """Before partitions move: commit what is acknowledged, then let `Delivery` drop the held cells (their
-    records are read again from the committed offsets, by this worker or the next owner)."""
+    records are read again from the committed offsets, by this worker or the next owner).
+
+    Exactly-once: wait for the open transaction to end, and drop the batches read before. Otherwise the
+    transaction's offsets could commit after the partitions' next owner has read the committed offsets (aiokafka
+    sends no group generation with them, so the broker takes them): that owner would decide its batch again, a
+    duplicate under read_committed. aiokafka reads nothing more until the new assignment."""
 
     def __init__(self, loop: DecisionLoop, consumer: AIOKafkaConsumer) -> None:
         self.loop, self.consumer = loop, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.loop.exactly_once:
+            async with self.loop._transaction:
+                self.loop._generation += 1
+            return
         try:
             await self.loop._commit(self.consumer, self.loop.delivery.committable(force=True))
         except KafkaError as exc:

@@ -53,21 +53,23 @@ class DevCluster:
             await admin.close()
 
 
-def consecutive_free_ports(count: int) -> list[int]:
-    """`count` consecutive ports free on 127.0.0.1 now (devkafka puts a cluster's brokers on consecutive ports)."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000 - count)
+def consecutive_free_ports(count: int, base: int | None = None) -> list[int]:
+    """`count` consecutive ports free on 127.0.0.1 now (devkafka puts a cluster's brokers on consecutive ports),
+    from `base` if given (KAFKA_CLUSTER_PORT: a machine shared with other clusters), else anywhere."""
+    for _ in range(1 if base else 200):
+        first = base or random.randrange(20000, 60000 - count)
         sockets = [socket.socket() for _ in range(count)]
         try:
-            for port, s in zip(range(base, base + count), sockets, strict=True):
+            for port, s in zip(range(first, first + count), sockets, strict=True):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Kafka binds: TIME_WAIT is free
                 s.bind(("127.0.0.1", port))
-            return list(range(base, base + count))
+            return list(range(first, first + count))
         except OSError:
             continue
         finally:
             for s in sockets:
                 s.close()
-    raise AssertionError(f"no {count} consecutive free ports")
+    raise AssertionError(f"no {count} consecutive free ports" + (f" from {base}" if base else ""))
 
 
 @contextmanager
@@ -76,7 +78,8 @@ def devcluster(home: Path, brokers: int = 3) -> Iterator[DevCluster]:
         if os.environ.get("CI"):
             pytest.fail("java and mvn are needed to start a cluster (ops/kafka/devkafka)")
         pytest.skip("java and mvn are needed to start a cluster (ops/kafka/devkafka)")
-    *ports, controller = consecutive_free_ports(brokers + 1)
+    fixed = os.environ.get("KAFKA_CLUSTER_PORT")
+    *ports, controller = consecutive_free_ports(brokers + 1, int(fixed) if fixed else None)
     env = {key: value for key, value in os.environ.items()
            if key not in ("KAFKA_SASL_PORT", "KAFKA_SSL_PORT", "KAFKA_SASL_SSL_PORT", "KAFKA_ACLS")}
     env.update(DEVKAFKA_HOME=str(home), KAFKA_PORT=str(ports[0]), KAFKA_CLUSTER_CONTROLLER_PORT=str(controller))
