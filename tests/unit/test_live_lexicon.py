@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -118,7 +119,9 @@ def test_work_taking_turns_runs_while_the_loop_waits_and_stops_while_it_decides(
 def test_a_loop_that_never_waits_still_gives_the_work_a_slice() -> None:
     pacer = Pacer()
     pacer.deciding()
+    asked = time.perf_counter()
     pacer.turn()  # blocks STARVED_S, then gives a slice of SLICE_S
+    assert pacer._slice_ends >= asked + Pacer.STARVED_S + Pacer.SLICE_S, "a slice was given after the wait"
     pacer.turn()  # within the slice: straight on
     assert not pacer._waiting.is_set()
 
