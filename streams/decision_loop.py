@@ -39,6 +39,7 @@ from streams.lexicon_topic import LiveLexicon
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings
+from streams.stable_offsets import stable_committed
 
 log = logging.getLogger(__name__)
 MAX_INFLIGHT_BATCHES = 8  # decided but not yet acknowledged: bounds memory and the replay after a crash
@@ -234,7 +235,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
     Exactly-once: wait for the open transaction to end, and drop the batches read before. Otherwise the
     transaction's offsets could commit after the partitions' next owner has read the committed offsets (aiokafka
     sends no group generation with them, so the broker takes them): that owner would decide its batch again, a
-    duplicate under read_committed. aiokafka reads nothing more until the new assignment."""
+    duplicate under read_committed. aiokafka reads nothing more until the new assignment. On an assignment,
+    exactly-once reads the committed offsets as stable ones (streams/stable_offsets.py) and starts there."""
 
     def __init__(self, loop: DecisionLoop, consumer: AIOKafkaConsumer) -> None:
         self.loop, self.consumer = loop, consumer
@@ -252,7 +254,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka i
         self.loop.delivery.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        pass
+        if self.loop.exactly_once and assigned:  # start where the last owner's transactions left off, once ended
+            for tp, offset in (await stable_committed(self.consumer, self.loop.settings.app_id, assigned)).items():
+                self.consumer.seek(tp, offset)
 
 
 def _committed(offsets: Offsets) -> dict[TopicPartition, OffsetAndMetadata]:

@@ -177,16 +177,12 @@ async def test_below_min_insync_nothing_is_acknowledged_and_the_worker_resumes_a
     assert worker.proc.poll() is None, f"the worker stopped:\n{worker.log_tail()}"
 
 
-# Exactly-once here once published one whole batch twice (1,000 duplicates under read_committed; 1 run of 2 on
-# 2026-12-01). The survivor's loop never restarted, so the first copy was the killed worker's last transaction.
-# Most likely (not yet proven): that transaction was committing, its offsets still pending, when the survivor
-# read the committed offsets, and aiokafka cannot ask for stable ones (OffsetFetch require_stable, KIP-447).
-# See docs/decisions.md.
-PENDING_OFFSETS = pytest.mark.xfail(reason="aiokafka reads committed offsets without require_stable (KIP-447): a "
-                                    "transaction committed by a killed worker can be decided again", strict=False)
+# Exactly-once here once published one whole batch twice (1,000 duplicates under read_committed, 2026-12-01): the
+# killed worker's last transaction was still committing when the survivor read the committed offsets. The loop
+# now reads them as stable ones (streams/stable_offsets.py, tests/integration/test_stable_offsets.py).
 
 
-@pytest.mark.parametrize("guarantee", ["at_least_once", pytest.param("exactly_once", marks=PENDING_OFFSETS)])
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 async def test_a_worker_and_a_broker_killed_together_the_other_worker_takes_over(
         cluster: DevCluster, topics: Settings, guarantee: str, worker_factory, producer, tmp_path: Path,
         report) -> None:
