@@ -67,12 +67,11 @@ class CounterMergeLoop:
                                     isolation_level="read_committed", **self.kafka_options)
         ticker = AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, acks="all", enable_idempotence=True,
                                   linger_ms=0, **self.kafka_options)
-        await ticker.start()
-        await restorer.start()
-        await consumer.start()
-        consumer.subscribe([s.counter_updates_topic], listener=_Rebalance(self))
         next_tick = 0.0
         try:
+            for client in (ticker, restorer, consumer):
+                await client.start()
+            consumer.subscribe([s.counter_updates_topic], listener=_Rebalance(self))
             while True:
                 batches = await consumer.getmany(timeout_ms=int(TICK_S * 1000))
                 async with self.lock:
