@@ -132,10 +132,10 @@ async def test_a_worker_restarted_mid_window_publishes_the_window_once_and_right
     assert (anxiety[0]["count"], anxiety[0]["users"]) == (18, 12)
 
 
-async def sigkill_mid_stream(settings: Settings, worker_factory, producer,
+async def second_worker_mid_stream(settings: Settings, worker_factory, producer,
                              kill: bool = True) -> tuple[int, list[Any], list[Any]]:
     """A worker SIGKILLed a quarter into a stream of 800 searches (400 intercepted, by 40 people) and another
-    started (without `kill`, the other joins beside it: a rebalance alone): (searches, decision records
+    started (without `kill`, the other joins beside it: a rebalance alone); (searches, decision records
     read_committed, counter records read_committed) once the window is out."""
     window = this_window_ms()
     records = searches(window, [("how to deal with anxiety", "DE", 40, 10), ("best pizza near me", "DE", 40, 10)])
@@ -182,7 +182,7 @@ async def test_exactly_once_after_a_sigkill_the_published_counts_equal_the_searc
     """Exactly-once: the decision batches and their counter updates commit together, and the merge's cells, offsets
     and published windows too, so the counts read read_committed are the searches, exactly."""
     settings = replace(counter_settings(topics, RESTART_GRACE_S), processing_guarantee="exactly_once")
-    searched, decisions, counters = await sigkill_mid_stream(settings, worker_factory, producer)
+    searched, decisions, counters = await second_worker_mid_stream(settings, worker_factory, producer)
     record_figures(record_property, searched, decisions, totals(counters))
     assert len({m.key for m in decisions}) == len(decisions) == searched
     assert totals(counters) == {"anxiety": 400, None: searched}
@@ -190,9 +190,10 @@ async def test_exactly_once_after_a_sigkill_the_published_counts_equal_the_searc
 
 async def test_exactly_once_across_a_rebalance_the_published_counts_equal_the_searches_decided(
         topics: Settings, worker_factory, producer, record_property) -> None:
-    """A second worker joins mid-stream: both groups rebalance, the merge's partitions move with their cells."""
+    """A second worker joins once a quarter of the stream is decided: both groups rebalance, and the merge's
+    partitions move, with their cells, while the window is still open."""
     settings = replace(counter_settings(topics, RESTART_GRACE_S), processing_guarantee="exactly_once")
-    searched, decisions, counters = await sigkill_mid_stream(settings, worker_factory, producer, kill=False)
+    searched, decisions, counters = await second_worker_mid_stream(settings, worker_factory, producer, kill=False)
     record_figures(record_property, searched, decisions, totals(counters))
     assert len({m.key for m in decisions}) == len(decisions) == searched
     assert totals(counters) == {"anxiety": 400, None: searched}
@@ -204,7 +205,7 @@ async def test_at_least_once_after_a_sigkill_each_search_counts_once_or_as_often
     and a search counts at most as often as its decision was written (a batch replayed after the kill counts
     again; the merge itself adds nothing, being transactional in both modes)."""
     settings = counter_settings(topics, RESTART_GRACE_S)
-    searched, decisions, counters = await sigkill_mid_stream(settings, worker_factory, producer)
+    searched, decisions, counters = await second_worker_mid_stream(settings, worker_factory, producer)
     record_figures(record_property, searched, decisions, totals(counters))
     decided = Counter(m.key for m in decisions)
     assert len(decided) == searched
