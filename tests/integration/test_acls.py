@@ -58,7 +58,7 @@ def granted(acl_broker: DevBroker, tmp_path_factory: pytest.TempPathFactory) -> 
     printed = subprocess.run([SIGNPOST, "acls"], env=worker_env(admin), capture_output=True, text=True,
                              check=True, timeout=120).stdout
     commands = [line for line in printed.splitlines() if line.startswith("kafka-acls.sh")]
-    assert len(commands) == 16
+    assert len(commands) == 17
     for line in commands:
         acl_broker.kafka_acls(line)
     return admin
