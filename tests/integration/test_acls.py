@@ -30,7 +30,9 @@ from tests.support.devbroker import DevBroker, devbroker
 from tests.support.kafka import read_all, read_until
 from tests.support.worker import SIGNPOST, Worker, worker_env
 
-pytestmark = pytest.mark.integration
+# The module's broker starts, then 17 ACLs are set with a JVM each (kafka-acls): on this loaded 2-core machine that
+# took longer than the suite's 300 s per test, all of it in the first test's setup.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
