@@ -35,8 +35,18 @@ class Acl:
 
 
 def faust_internal_prefix(settings: Settings) -> str:
-    """Faust's own topics (the counters' changelog, its assignor's topic) are named after its app id."""
+    """Faust's own topics (its assignor's) are named after its app id."""
     return f"{settings.app_id}-counters-"
+
+
+def merge_group(settings: Settings) -> str:
+    """The counters' merge's consumer group (streams/counter_merge_loop.py)."""
+    return f"{settings.app_id}-counter-merge"
+
+
+def merge_transactional_prefix(settings: Settings) -> str:
+    """The counters' merge's transactional ids, one a partition: `<app id>-counter-merge-<partition>`."""
+    return f"{settings.app_id}-counter-merge-"
 
 
 def transactional_prefix(settings: Settings) -> str:
@@ -57,14 +67,18 @@ def minimal_acls(settings: Settings, worker: str = "User:signpost", frontend: st
         Acl(worker, "topic", s.lexicon_topic, "literal", ("Read", "Describe"),
             "follows the published lexicon versions (whoever publishes needs Write on it)"),
         Acl(worker, "topic", s.counter_updates_topic, "literal", ("Read", "Write", "Describe", "Create"),
-            "its partial counter cells, merged by its counters' agent (Faust declares the topic)"),
+            "its partial counter cells and ticks, read by the counters' merge"),
+        Acl(worker, "topic", s.counter_cells_topic, "literal", ("Read", "Write", "Describe", "Create"),
+            "the counters' merged cells (the merge's changelog)"),
         Acl(worker, "topic", faust_internal_prefix(s), "prefixed", ("Read", "Write", "Describe", "Create"),
-            "Faust's own topics: the counters' changelog and its assignor's topic, created by Faust"),
+            "Faust's own topics (its assignor's), created by Faust"),
         Acl(worker, "group", s.app_id, "literal", ("Read", "Describe"), "the decision loop's consumer group"),
-        Acl(worker, "group", f"{s.app_id}-counters", "literal", ("Read", "Describe"),
-            "the counters' agent's consumer group (Faust's)"),
+        Acl(worker, "group", f"{s.app_id}-counters", "literal", ("Read", "Describe"), "Faust's consumer group"),
+        Acl(worker, "group", merge_group(s), "literal", ("Read", "Describe"), "the counters' merge's consumer group"),
         Acl(worker, "transactional-id", transactional_prefix(s), "prefixed", ("Write", "Describe"),
             "exactly-once mode only: the decision loop's transactions"),
+        Acl(worker, "transactional-id", merge_transactional_prefix(s), "prefixed", ("Write", "Describe"),
+            "the counters' merge's transactions, one a partition (both modes)"),
         Acl(frontend, "topic", s.decisions_topic, "literal", ("Read", "Describe"), "reads the decisions"),
         Acl(frontend, "group", frontend_group, "literal", ("Read", "Describe"), "the frontend's consumer group"),
         Acl(analyst, "topic", s.counters_topic, "literal", ("Read", "Describe"), "reads the counters"),

@@ -1,4 +1,4 @@
-"""The Faust app, built by a factory: the decision loop, the counters' agent and table, metrics, commands.
+"""The Faust app, built by a factory: the decision loop, the counters' merge, metrics, commands.
 
 Nothing heavy happens at import time. `main()` reads the settings, loads the lexicon when the worker is asked
 for (the newest valid version on the lexicon topic, else the image's files; broken files stop start-up with the
@@ -25,8 +25,8 @@ import mode.loop
 from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, load_lexicon
+from streams.counter_merge_loop import CounterMergeLoop, run_merge
 from streams.counters import Counting, user_hash_key
-from streams.counters_agent import CounterCells
 from streams.decision_loop import DecisionLoop, supervise
 from streams.kafka_admin import ensure_topics, replication_factor
 from streams.kafka_security import aiokafka_options, faust_credentials
@@ -36,7 +36,6 @@ from streams.pipeline import Pipeline
 from streams.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
-PRODUCER_BUFFER_MESSAGES = 2000
 CRASH_EXIT_S = 20.0  # a worker whose decision loop failed ends by then, whatever Faust's shutdown is doing
 CRASH_EXIT_CODE = 70  # EX_SOFTWARE
 
@@ -106,20 +105,16 @@ def start_lexicon(settings: Settings) -> StartLexicon:
 
 
 class SignpostApp(faust.App):
-    """A Faust app that starts the decision loop with the worker itself, not after table recovery: Faust
-    starts `@app.task`s only once its tables have recovered, and a counters table that is slow (or stuck)
-    to recover must never hold up a search."""
+    """A Faust app that starts the decision loop with the worker itself: Faust starts `@app.task`s only once
+    it has fully started (its tables recovered, had it any), and nothing of Faust's may hold up a search."""
 
     decision_loop: Callable[[], Awaitable[None]] | None = None
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
-        # Faust's own topics (the counters' changelog and updates) as replicated as the worker's (kafka_admin.py):
-        # read here, before Faust declares them, since "what the cluster allows" needs the cluster.
+        # Faust's own topics (its assignor's) as replicated as the worker's (kafka_admin.py): read here, before
+        # Faust declares them, since "what the cluster allows" needs the cluster.
         self.conf.topic_replication_factor = await replication_factor(self.signpost.settings)  # type: ignore[attr-defined]
-        # The counters' table writes a changelog record per merged cell; Faust pauses the agent and logs a
-        # warning each time more than 100 wait to be sent, which at full speed was several times a second.
-        self.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
         if self.decision_loop is not None:
             self.add_future(self.decision_loop())
 
@@ -131,14 +126,15 @@ class SignpostApp(faust.App):
 def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.App:
     signpost = Signpost(settings, start)
     metrics = signpost.metrics
-    # The decision path has its own consumer group (SIGNPOST_APP_ID, see decision_loop.py); Faust's own group
-    # and internal topics, for the counters, are named after it.
+    # The decision path and the counters' merge have their own consumer groups (SIGNPOST_APP_ID, see
+    # decision_loop.py and counter_merge_loop.py); Faust's own group and internal topics are named after it.
     app = SignpostApp(
         f"{settings.app_id}-counters",
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings),
         # The decision loop applies SIGNPOST_PROCESSING_GUARANTEE itself (its records, counter updates and
-        # offsets in one transaction); Faust's counters agent stays at least once (see docs/decisions.md).
+        # offsets in one transaction), and the counters' merge is transactional in both modes; Faust reads
+        # nothing (see docs/decisions.md).
         processing_guarantee="at_least_once",
         web="signpost://",  # streams/web.py: only the pages below, none of Faust's built-in views
         web_port=settings.web_port,
@@ -155,7 +151,6 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=10.0,  # a killed worker's partitions move after 10 s, not Faust's default 60
         broker_heartbeat_interval=3.0,
-        table_standby_replicas=0,  # one owner per counter cell: a standby must not publish it too
         loghandlers=[],
     )
     app.signpost = signpost  # type: ignore[attr-defined]
@@ -163,8 +158,8 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
     counting = Counting(settings.counter_window_s, settings.counter_grace_s, settings.k_anonymity,
                         user_hash_key(settings.user_hash_key, settings.data_dir), settings.partitions,
                         settings.dp_epsilon)
-    app.counter_cells = CounterCells(  # type: ignore[attr-defined]
-        app, settings, counting, metrics, version=lambda: signpost.decider.version)
+    merge = CounterMergeLoop(settings, counting, metrics, version=lambda: signpost.decider.version,
+                             kafka_options=aiokafka_options(settings))
 
     async def decide_searches() -> None:
         """The decision path (streams/decision_loop.py), started with the worker."""
@@ -174,6 +169,7 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
                                             kafka_options=aiokafka_options(settings), live=signpost.live)
         if settings.lexicon_source == "topic":
             app.add_future(follow_lexicon())
+        app.add_future(run_merge(merge))  # the counters' merge (streams/counter_merge_loop.py), once its topics exist
 
         async def fatal(exc: BaseException) -> None:
             log.critical("decision loop failed: %s: %s", type(exc).__name__, exc)

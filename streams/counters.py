@@ -7,13 +7,14 @@ How it flows:
    workers). No user id, search id or query goes further than this module. It holds them for a quarter
    second (`CellBatch.absorb`), so a cell gets one update then, not one per batch.
 2. Partial cells go to the internal topic `<app id>-counter-updates`, each on the partition its cell key
-   hashes to, so one worker owns a cell; the counting agent merges them into a Faust table (state in its
-   changelog topic, so a restarted worker carries on).
-3. Every second each worker sends a tick to every partition of that topic; on a tick the owner of the
-   partition closes the windows whose end plus the grace period has passed: cells with at least k distinct
-   people are published to the counters topic (keyed by window, condition and country, for compaction); the
-   others are withheld and counted in a metric. A closed window's cells are replaced by a marker, so a late
-   update cannot reopen them.
+   hashes to, so one worker owns a cell; the counters' merge (streams/counter_merge.py, run by
+   streams/counter_merge_loop.py) merges them, its state in the changelog `<app id>-counter-cells`, written in
+   one transaction with its offsets and what it publishes, so a restarted worker carries on exactly.
+3. Every second the owner of each partition sends it a tick; on a tick it closes the windows whose end plus
+   the grace period (and the merge's in-flight margin) has passed by the tick's timestamp: cells with at least
+   k distinct people are published to the counters topic (keyed by window, condition and country, for
+   compaction); the others are withheld and counted in a metric. A closed window's cells are replaced by a
+   marker, so a late update cannot reopen them.
 
 Each cell counts its searches by the lexicon version that decided them (a batch is decided wholly by one
 version): a published cell names the version of its window, and all of them, with their counts, when a new

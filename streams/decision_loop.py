@@ -5,7 +5,7 @@ message in the consumer's drain loop, stream iteration, acks) costs tens of micr
 in faust-streaming 0.15.3 a message that arrives while flow is suspended during a rebalance or recovery is
 dropped by that `wait_first` yet its offset is marked read and later committed: a restarted worker lost a
 search that way in our tests (see docs/decisions.md). A search about suicide must never be dropped, so the
-decision path reads with aiokafka directly; Faust keeps the counters' table, the web server and commands.
+decision path reads with aiokafka directly (so does the counters' merge); Faust keeps the web server and commands.
 
 Delivery:
 - at_least_once: every decision and dead letter of a batch, and the counter update that carries its cells

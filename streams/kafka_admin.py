@@ -63,6 +63,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
                      topic_configs=_configs(replication, **{"cleanup.policy": "compact"})),
             NewTopic(settings.counter_updates_topic, settings.partitions, replication,
                      topic_configs=_configs(replication)),
+            NewTopic(settings.counter_cells_topic, settings.partitions, replication,
+                     topic_configs=_configs(replication, **{"cleanup.policy": "compact"})),
             lexicon_topic(settings, replication),
         ]
         missing = [t for t in wanted if t.name not in existing]

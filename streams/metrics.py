@@ -62,7 +62,7 @@ class Metrics:
         self.cells_suppressed = Counter("signpost_counter_cells_suppressed",
                                         "Counter cells withheld: fewer than k distinct users", registry=r)
         self.ready = Gauge("signpost_worker_ready",
-                           "1 once the whole worker is started (the counters' table recovered)", registry=r)
+                           "1 once the whole worker is started (Faust's start included)", registry=r)
         self.late_events = Counter("signpost_counter_late_events",
                                    "Events too late for their counter window (counted, not dropped silently)",
                                    registry=r)

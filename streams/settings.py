@@ -77,6 +77,11 @@ class Settings:
         """The internal topic of partial counter cells (the app id as prefix, like Faust's own topics)."""
         return f"{self.app_id}-counter-updates"
 
+    @property
+    def counter_cells_topic(self) -> str:
+        """The counters' merged cells, compacted: the merge's changelog, one partition per updates partition."""
+        return f"{self.app_id}-counter-cells"
+
     def as_env(self) -> dict[str, str]:
         """The environment that gives these settings (for subprocesses; holds the user hash key if set)."""
         return {_ENV[f.name]: str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}

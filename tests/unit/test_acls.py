@@ -21,7 +21,7 @@ def test_only_the_worker_reads_what_holds_queries_and_user_ids() -> None:
     assert readable("User:analyst") == {"cnt"}
     assert "ev" in readable("User:signpost") and "dlq" not in readable("User:signpost")  # it only writes them
     writable = {a.name for a in minimal_acls(S) if "Write" in a.operations and a.resource == "topic"}
-    assert writable == {"dec", "dlq", "cnt", "sp-counter-updates", "sp-counters-"}
+    assert writable == {"dec", "dlq", "cnt", "sp-counter-updates", "sp-counter-cells", "sp-counters-"}
 
 
 def test_the_commands_name_principal_operations_and_resource() -> None:
