@@ -72,7 +72,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         ("throughput: worker's remembered decisions, hit rate (a cold worker over the mix)",
          "n/a" if hit is None else f"{hit:.0%}", "", ""),
         ("throughput: two workers in one group (same 2 cores, 4 s once both decide)",
-         f"{t['two_workers']['events_per_second']:,.0f} events/s", "", ""),
+         "too few searches once both decided" if t["two_workers"].get("too_few")
+         else f"{t['two_workers']['events_per_second']:,.0f} events/s", "", ""),
         (f"latency: harness floor, send → receive, no worker ({floor['rate']:,}/s for {floor['seconds']:g} s), "
          "p50 / p99 / max", f"{floor['p50_ms']:.1f} / {floor['p99_ms']:.1f} / {floor['max_ms']:.1f} ms", "", ""),
         (f"latency: send → decision ({lat['rate']:,}/s for {lat['seconds']:g} s), p50 / p99 / p99.9 / max",
