@@ -59,9 +59,11 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
              "jvm": "Java client + Jackson pass-through", "worker": "Signpost worker, full pipeline"}
     for name, label in names.items():
         r = t[name]
+        warm = (f"; second half {r['second_half_events_per_second']:,.0f}/s, "
+                f"{r['second_half_cpu_us_per_event']:.1f} µs") if "second_half_events_per_second" in r else ""
         table.append((f"throughput: {label} ({t['events']:,} events, best of {t['rounds']})",
                       f"{r['events_per_second']:,.0f} events/s, {r['cpu_us_per_event']:.1f} µs CPU each "
-                      f"({r['cpu_share']:.0%} of a core)", "", ""))
+                      f"({r['cpu_share']:.0%} of a core){warm}", "", ""))
     table += [
         ("throughput: worker / aiokafka batched", f"{ratios['aiokafka']:.2f}", "≥ 0.8",
          verdict(ratios["aiokafka"] >= 0.8)),

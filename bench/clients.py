@@ -145,4 +145,7 @@ async def jvm(bootstrap: str, source: str, sink: str, group: str, count: int, ti
     if proc.returncode != 0 or not lines:
         raise BenchError(f"the JVM pass-through failed ({proc.returncode}):\n{err.decode()[-2000:]}")
     result = json.loads(lines[-1])
-    return figures(result["events"], result["seconds"], result["cpu_seconds"])
+    late = figures(result["late_events"], result["late_seconds"], result["late_cpu_seconds"])
+    return {**figures(result["events"], result["seconds"], result["cpu_seconds"]),
+            "second_half_events_per_second": late["events_per_second"],
+            "second_half_cpu_us_per_event": late["cpu_us_per_event"]}
