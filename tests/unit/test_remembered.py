@@ -8,7 +8,9 @@ import orjson
 
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
+from streams.core.lexicon import Lexicon
 from streams.core.remembered import Remembered
+from streams.pipeline import Pipeline, Record
 
 NOON = int(datetime.fromisoformat("2025-12-03T12:00+00:00").timestamp() * 1000)
 
@@ -65,3 +67,14 @@ def test_size_zero_remembers_nothing(decider: Decider) -> None:
     _, value = remembered.decide(search("b", "weather"), NOON)
     assert value == orjson.dumps(decider.decide(search("b", "weather"), NOON))
     assert remembered.hits == 0 and not remembered._entries
+
+
+def test_a_new_lexicon_version_forgets_the_old_ones_decisions(lexicon: Lexicon) -> None:
+    old, new = Decider(lexicon), Decider(lexicon)
+    pipeline = Pipeline(old, "decisions", "dlq")
+    record = Record("t", 0, 0, NOON, b"k", orjson.dumps({"search_id": "a", "query": "weather", "ts_ms": NOON}))
+    pipeline.process([record], lambda *_: None)
+    assert pipeline.process([record], lambda *_: None).remembered == 1
+    pipeline.decider = new
+    outcome = pipeline.process([record], lambda *_: None)
+    assert (outcome.remembered, outcome.remember_lookups) == (0, 1)
