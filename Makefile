@@ -40,6 +40,7 @@ evaluate: install
 	$(VENV)/bin/signpost evaluate --misses 20
 
 bench: install
+	$(PY) -m pip install -q -e '.[bench]'
 	ops/with-kafka $(PY) -m bench
 
 profile: install

@@ -55,13 +55,6 @@ def event(search_id: str, query: str, locale: str, i: int, ts_ms: int) -> bytes:
                          "user_id": f"user-{i % 5000}", "ts_ms": ts_ms})
 
 
-def faust_like_producer(bootstrap: str, **extra) -> AIOKafkaProducer:
-    """A producer configured as the worker's (Faust's defaults plus streams/app.py's settings)."""
-    compression = "lz4" if _has_lz4() else None
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=16384,
-                            compression_type=compression, **extra)
-
-
 async def produce_mix(bootstrap: str, topic: str, count: int, prefix: str) -> None:
     """`count` realistic searches on `topic`, keyed by search_id, as fast as the producer goes."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
@@ -146,10 +139,3 @@ def decisions_reader(bootstrap: str, topic: str) -> AIOKafkaConsumer:
 def scratch_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="signpost-bench-")
 
-
-def _has_lz4() -> bool:
-    try:
-        import lz4  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -161,6 +161,52 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
             "rss_peak_mb": worker.rss_peak_kb * 1024 / 1e6}
 
 
+async def floor(bootstrap: str, rate: int, seconds: float) -> dict:
+    """The harness's own send → receive latency, no worker in between: the same sender, mix and rate, read back
+    from the events topic itself by the same group-less reader. One trip through the broker, where a decision
+    makes two (search to worker, decision to reader)."""
+    with scratch_dir() as scratch:
+        settings = isolated_settings(bootstrap, "floor", Path(scratch) / "data")
+        topics = await create_topics(settings)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+        reader = decisions_reader(bootstrap, settings.events_topic)
+        await producer.start()
+        await reader.start()
+        try:
+            sent_at: dict[bytes, float] = {}
+            latencies: list[float] = []
+            warm_count, total = int(rate * WARMUP_S), int(rate * seconds)
+            await producer.send_and_wait(settings.events_topic, b"{}", key=b"warmup")
+            while not any(m.key == b"warmup" for ms in (await reader.getmany(timeout_ms=200)).values() for m in ms):
+                pass
+
+            async def read() -> None:
+                deadline = time.monotonic() + WARMUP_S + seconds + DRAIN_TIMEOUT
+                while len(latencies) < total and time.monotonic() < deadline:
+                    batches = await reader.getmany(timeout_ms=200)
+                    now = time.perf_counter()
+                    for records in batches.values():
+                        for record in records:
+                            sent = sent_at.pop(record.key, None)
+                            if sent is not None and int(record.key[len(KEY_PREFIX):]) >= warm_count:
+                                latencies.append((now - sent) * 1000)
+
+            gc.collect()
+            gc.freeze()
+            await asyncio.gather(paced_send(producer, settings.events_topic, rate, WARMUP_S + seconds, sent_at),
+                                 read())
+        finally:
+            await reader.stop()
+            await producer.stop()
+            await delete_topics(bootstrap, topics)
+    latencies.sort()
+    if not latencies:
+        raise BenchError("the latency floor read back no search")
+    pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
+    return {"rate": rate, "seconds": seconds, "received": len(latencies), "p50_ms": pick(0.5),
+            "p99_ms": pick(0.99), "p999_ms": pick(0.999), "max_ms": latencies[-1]}
+
+
 async def run(bootstrap: str, rate: int = 2000, seconds: float = 60.0) -> dict:
     with scratch_dir() as scratch:
         settings = isolated_settings(bootstrap, "lat", Path(scratch) / "data")

@@ -164,7 +164,8 @@ def create_app(settings: Settings, start: StartLexicon | None = None) -> faust.A
     async def decide_searches() -> None:
         """The decision path (streams/decision_loop.py), started with the worker."""
         await ensure_topics(settings)
-        pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True)
+        pipeline = Pipeline(signpost.decider, settings.decisions_topic, settings.dlq_topic, keep_decided=True,
+                            remember=settings.decision_cache)
         loop = signpost.loop = DecisionLoop(settings, pipeline, counting, metrics, settings.counter_updates_topic,
                                             kafka_options=aiokafka_options(settings), live=signpost.live)
         if settings.lexicon_source == "topic":

@@ -147,13 +147,15 @@ class Counting:
         """Partial cells of one batch of (event, decision) pairs; events past their window's grace are late."""
         batch = CellBatch()
         window_ms, oldest_open = self.window_ms, now_ms - self.grace_ms
+        # The all-searches cells, counted by (window, country) first: one key is made per cell, not per search.
+        totals: dict[tuple[int, str], int] = {}
         for event, decision in decided:
             start = event.ts_ms - event.ts_ms % window_ms
             if start + window_ms < oldest_open:
                 batch.late += 1
                 continue
             country = event.country or "ZZ"
-            batch.searches[cell_key(start, ALL, ALL, country)] += 1
+            totals[start, country] = totals.get((start, country), 0) + 1
             if not decision["intercept"]:
                 continue
             hashed = hmac.new(self._key, event.user_id.encode(), sha256).digest() if event.user_id else None
@@ -165,6 +167,8 @@ class Counting:
                     if sketch is None:
                         sketch = batch.sketches[key] = new_sketch()
                     sketch.update(hashed)
+        for (start, country), n in totals.items():
+            batch.searches[cell_key(start, ALL, ALL, country)] += n
         if decided:  # one version decided the whole batch: counted per cell, not per search
             version = decided[0][1]["lexicon_version"]
             batch.versions = {key: Counter({version: n}) for key, n in batch.searches.items()}

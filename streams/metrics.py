@@ -39,8 +39,15 @@ class Metrics:
                                ["condition", "kind"], registry=r)
         self.dead_letters = Counter("signpost_dead_letters", "Records sent to the dead-letter topic, by reason",
                                     ["reason"], registry=r)
-        self.match_seconds = BatchHistogram("signpost_match_seconds", "The matching engine's time per search",
+        self.match_seconds = BatchHistogram("signpost_match_seconds",
+                                            "Time to decide a search: the matching engine and the ordering of "
+                                            "help, or a decision remembered for a repeated search",
                                             MATCH_BUCKETS, r)
+        self.remembered = Counter("signpost_decision_cache_hits",
+                                  "Searches decided from a decision remembered for the same query, locale and "
+                                  "country", registry=r)
+        self.remember_lookups = Counter("signpost_decision_cache_lookups",
+                                        "Searches looked up among the remembered decisions", registry=r)
         self.latency = BatchHistogram("signpost_decision_latency_seconds",
                                       "From the event's time to its decision handed to the producer",
                                       LATENCY_BUCKETS, r)
@@ -86,6 +93,8 @@ class Metrics:
 
     def observe_batch(self, outcome: BatchOutcome) -> None:
         self.events.inc(outcome.events)
+        self.remembered.inc(outcome.remembered)
+        self.remember_lookups.inc(outcome.remember_lookups)
         for tier, n in outcome.tiers.items():
             self.decisions.labels(tier).inc(n)
         for (condition, kind), n in outcome.matches.items():

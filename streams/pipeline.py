@@ -14,10 +14,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
 from streams.core.decide import Decider, Decision
 from streams.core.events import Rejection, SearchEvent, decode_event
+from streams.core.remembered import DEFAULT_SIZE, Remembered
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,8 @@ class BatchOutcome:
     match_seconds: list[float] = field(default_factory=list)
     latency_seconds: list[float] = field(default_factory=list)
     decided: list[tuple[SearchEvent, Decision]] = field(default_factory=list)
+    remembered: int = 0  # decisions answered from memory (streams/core/remembered.py) ...
+    remember_lookups: int = 0  # ... of this many looked up
 
 
 def dead_letter_headers(record: Record, rejection: Rejection) -> list[tuple[str, bytes]]:
@@ -68,26 +69,36 @@ def dead_letter_headers(record: Record, rejection: Rejection) -> list[tuple[str,
 
 class Pipeline:
     def __init__(self, decider: Decider, decisions_topic: str, dlq_topic: str, *,
-                 keep_decided: bool = False) -> None:
-        self.decider = decider
+                 keep_decided: bool = False, remember: int = DEFAULT_SIZE) -> None:
+        self.remember = remember  # how many decisions to remember for repeated searches (0: none)
+        self._remembered = Remembered(decider, remember)
         self.decisions_topic = decisions_topic
         self.dlq_topic = dlq_topic
         self.keep_decided = keep_decided  # the counters need (event, decision) pairs
 
+    @property
+    def decider(self) -> Decider:
+        return self._remembered.decider
+
+    @decider.setter
+    def decider(self, decider: Decider) -> None:
+        """A new lexicon version forgets the decisions of the old one."""
+        if decider is not self._remembered.decider:
+            self._remembered = Remembered(decider, self.remember)
+
     def process(self, records: Sequence[Record], emit: Emit) -> BatchOutcome:
         outcome = BatchOutcome(events=len(records))
-        decider = self.decider
+        remembered = self._remembered
+        hits, lookups = remembered.hits, remembered.lookups
         clock = time.perf_counter
         for record in records:
             try:
                 event = decode_event(record.value, record.timestamp)
                 if not isinstance(event, Rejection):
-                    started = clock()
-                    matches = decider.matcher.match(event.query)
-                    outcome.match_seconds.append(clock() - started)
                     now_ms = int(time.time() * 1000)
-                    decision = decider.decision(event, matches, now_ms)
-                    value = orjson.dumps(decision)
+                    started = clock()
+                    decision, value = remembered.decide(event, now_ms)
+                    outcome.match_seconds.append(clock() - started)
             except Exception as exc:  # a bug must not stop the worker or lose the record
                 log.error("deciding %s[%d]@%d failed: %s", record.topic, record.partition, record.offset,
                           type(exc).__name__)
@@ -98,9 +109,10 @@ class Pipeline:
                 continue
             emit(self.decisions_topic, event.search_id.encode(), value, None, record.partition)
             outcome.tiers[decision["tier"] or "none"] += 1
-            for m in matches:
-                outcome.matches[(m.condition, m.kind)] += 1
+            for condition in decision["conditions"]:
+                outcome.matches[(condition["id"], condition["kind"])] += 1
             outcome.latency_seconds.append(max(0.0, now_ms - event.ts_ms) / 1000)
             if self.keep_decided:
                 outcome.decided.append((event, decision))
+        outcome.remembered, outcome.remember_lookups = remembered.hits - hits, remembered.lookups - lookups
         return outcome

@@ -42,6 +42,7 @@ class Settings:
     replication_factor: int | None = None  # of the topics the worker creates; None: min(3, brokers in the cluster)
     batch_size: int = 1000
     batch_window_ms: int = 5
+    decision_cache: int = 65_536  # decisions remembered for repeated searches (streams/core/remembered.py); 0: none
     log_level: str = "WARNING"
     data_dir: Path = Path(".signpost-data")
     counter_window_s: int = 60
@@ -105,6 +106,7 @@ _ENV = {
     "replication_factor": "SIGNPOST_REPLICATION_FACTOR",
     "batch_size": "SIGNPOST_BATCH_SIZE",
     "batch_window_ms": "SIGNPOST_BATCH_WINDOW_MS",
+    "decision_cache": "SIGNPOST_DECISION_CACHE",
     "log_level": "SIGNPOST_LOG_LEVEL",
     "data_dir": "SIGNPOST_DATA_DIR",
     "counter_window_s": "SIGNPOST_COUNTER_WINDOW_S",
@@ -121,7 +123,7 @@ _ENV = {
 }
 
 _INTS = {"web_port": (1, 65535), "partitions": (1, 1024), "replication_factor": (1, 32),
-         "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000),
+         "batch_size": (1, 100_000), "batch_window_ms": (0, 10_000), "decision_cache": (0, 10_000_000),
          "counter_window_s": (1, 86_400), "counter_grace_s": (0, 86_400), "k_anonymity": (1, 1_000_000),
          "failed_start_linger_s": (0, 600)}
 # settings that take one of a few values: the values, and whether they are read whatever their case

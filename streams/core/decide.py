@@ -80,6 +80,11 @@ class Decider:
             "decided_at_ms": now_ms,
         }
 
+    def open_ids(self, country: str | None, now_ms: int) -> frozenset[str] | None:
+        """The country's lines with opening hours that are open this minute; None when none of its lines has
+        opening hours (its decisions do not depend on the clock)."""
+        return self._open_ids(country, now_ms // 60_000) if country in self._timed else None
+
     def _open_ids_uncached(self, country: str | None, minute: int) -> frozenset[str]:
         now_ms = minute * 60_000
         return frozenset(r.id for r in self._timed[country] if r.open is not None and r.open.is_open(now_ms))

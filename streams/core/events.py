@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple
 
+import msgspec
 import orjson
 
 MAX_EVENT_BYTES = 64 * 1024
@@ -32,8 +33,10 @@ _REGION = re.compile(r"^[A-Za-z]{2}$|^[0-9]{3}$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
-@dataclass(frozen=True, slots=True)
-class SearchEvent:
+class SearchEvent(NamedTuple):
+    """Immutable. A NamedTuple rather than a frozen dataclass: made once per search, and a frozen dataclass's
+    __init__ (one object.__setattr__ a field) cost about 2 µs of the decode's 4 (measured, docs/decisions.md)."""
+
     search_id: str
     query: str
     locale: str
@@ -50,7 +53,43 @@ class Rejection:
     detail: str
 
 
+class _Valid(msgspec.Struct):
+    """A search event whose every field has its type and limits, checked in msgspec's C decoder: the common
+    case, decoded in one step. Anything it refuses, and any nested value (the depth rule), takes the full path
+    below, which says why; a property test checks that both paths agree on every input."""
+
+    search_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SEARCH_ID_CHARS)]
+    query: Annotated[str, msgspec.Meta(max_length=MAX_QUERY_CHARS)]
+    user_id: str | None = None
+    locale: str | None = None
+    country: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{2}$")] | None = None
+    ts_ms: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None  # orjson's limit: larger is not_json
+    surface: Literal["search", "hashtag", "suggest"] | None = None
+
+
+_decode_valid = msgspec.json.Decoder(_Valid).decode
+
+
 def decode_event(value: bytes | None, record_ts_ms: int) -> SearchEvent | Rejection:
+    """A valid event through msgspec in one step (measured: about 1 µs a search less); anything else through
+    `decode_checked`, which names the reason."""
+    if not value or len(value) > MAX_EVENT_BYTES or value.count(b"{") > 1 or b"[" in value:
+        return decode_checked(value, record_ts_ms)
+    try:
+        valid = _decode_valid(value)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return decode_checked(value, record_ts_ms)
+    locale = valid.locale or DEFAULT_LOCALE
+    parsed = _parse_locale(locale)
+    if parsed is None:
+        return decode_checked(value, record_ts_ms)
+    language, region = parsed
+    return SearchEvent(valid.search_id, valid.query, locale, language,
+                       region if valid.country is None else valid.country.upper(),
+                       record_ts_ms if valid.ts_ms is None else valid.ts_ms, valid.surface or "search", valid.user_id)
+
+
+def decode_checked(value: bytes | None, record_ts_ms: int) -> SearchEvent | Rejection:
     if not value:
         return Rejection("empty", "the record has no value")
     if len(value) > MAX_EVENT_BYTES:
@@ -63,9 +102,10 @@ def decode_event(value: bytes | None, record_ts_ms: int) -> SearchEvent | Reject
         return Rejection("null", "the value is JSON null")
     if not isinstance(data, dict):
         return Rejection("not_object", f"the value is a JSON {type(data).__name__}, not an object")
-    for field_value in data.values():
-        if isinstance(field_value, (dict, list)) and _depth(field_value) >= MAX_DEPTH:
-            return Rejection("too_deep", f"nesting deeper than {MAX_DEPTH} levels")
+    if value.count(b"{") > 1 or b"[" in value:  # a flat object (the common case) needs no depth walk
+        for field_value in data.values():
+            if isinstance(field_value, (dict, list)) and _depth(field_value) >= MAX_DEPTH:
+                return Rejection("too_deep", f"nesting deeper than {MAX_DEPTH} levels")
     return _event(data, record_ts_ms)
 
 
