@@ -3,10 +3,13 @@
 
 How often a search repeats follows the published search-log studies, so that a cache of decisions is not
 flattered: query frequency follows a Zipf law (Xie and O'Hallaron, "Locality in search engine queries and its
-implications for caching", INFOCOM 2002, doi:10.1109/INFCOM.2002.1019374, two real traces), with a long tail
-of searches seen once; Silverstein, Henzinger, Marais and Moricz ("Analysis of a very large web search engine
-query log", SIGIR Forum 33(1), 1999, doi:10.1145/331403.331405, about a billion AltaVista searches) found about
-two thirds of the distinct queries (63.7%, as we read the paper) asked only once. Here the unrelated searches
+implications for caching", INFOCOM 2002, doi:10.1109/INFCOM.2002.1019374, two real traces; abstract checked
+at research.microsoft.com/apps/pubs/default.aspx?id=80113 on 2026-12-01), with a long tail of searches seen
+once; Silverstein, Henzinger, Marais and Moricz ("Analysis of a very large web search engine query log", SIGIR
+Forum 33(1), 1999, doi:10.1145/331403.331405, about a billion AltaVista searches) found most queries asked by
+only one user: 63.7%, as Search Engine Watch's summary of the study gives it
+(searchenginewatch.com/sew/news/2047351/search-spotlight-altavista-searches, checked 2026-12-01; we have not
+read the paper's own table). Here the unrelated searches
 are drawn by rank from a Zipf law of exponent ZIPF_S over a vocabulary as large as the mix: in 200,000
 searches 65% of the distinct searches are seen once, which is 22% of all searches, and 66% of the searches were
 seen before in the mix, the most a cache could ever answer (`python -m bench.mix` prints these).
