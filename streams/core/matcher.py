@@ -150,15 +150,17 @@ class Matcher:
         hits: list[tuple[int, int, Entry]] = []
         fixes: list[tuple[int, Fix]] = []
         anchors, gates = self._patterns.anchor_words, []
+        last = len(tokens) - 1
         for i, token in enumerate(tokens):
             if token in anchors:
                 gates.append(token)
-            starting = phrases.get(token)
-            if starting is not None:
-                for words, entries in starting:
-                    n = len(words)
-                    if n == 1 or tuple(tokens[i:i + n]) == words:
-                        hits.extend((i, i + n - 1, entry) for entry in entries)
+            for key in ((token, tokens[i + 1]), (token,)) if i < last else ((token,),):
+                starting = phrases.get(key)
+                if starting is not None:
+                    for words, entries in starting:
+                        n = len(words)
+                        if n <= 2 or tuple(tokens[i:i + n]) == words:
+                            hits.extend((i, i + n - 1, entry) for entry in entries)
             fix = cache.get(token, _UNKNOWN)
             if fix is _UNKNOWN:
                 fix = self._remember(token)
@@ -216,16 +218,15 @@ class Matcher:
         """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word.
         Positions in `phrase_only` (short corrected words) may complete a phrase but not match alone."""
         hits: list[tuple[int, int, Entry]] = []
+        last = len(tokens) - 1
         for i, token in enumerate(tokens):
-            starting = phrases.get(token)
-            if starting is None:
-                continue
-            for words, entries in starting:
-                n = len(words)
-                if n == 1 and phrase_only and i in phrase_only:
-                    continue
-                if n == 1 or tuple(tokens[i:i + n]) == words:
-                    hits.extend((i, i + n - 1, entry) for entry in entries)
+            for key in ((token, tokens[i + 1]), (token,)) if i < last else ((token,),):
+                for words, entries in phrases.get(key, ()):
+                    n = len(words)
+                    if n == 1 and phrase_only and i in phrase_only:
+                        continue
+                    if n <= 2 or tuple(tokens[i:i + n]) == words:
+                        hits.extend((i, i + n - 1, entry) for entry in entries)
         if hits:
             self._settle(hits, " " + " ".join(tokens) + " ", kind, found, score)
 
@@ -358,15 +359,17 @@ def _deletions(word: str) -> list[str]:
     return [word[:i] + word[i + 1:] for i in range(len(word))]
 
 
-PhraseIndex = dict[str, tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
+PhraseIndex = dict[tuple[str, ...], tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
 
 
 def _phrase_index(keyed: dict[str, list[Entry]]) -> PhraseIndex:
-    """Phrases by their first word, longest first."""
-    by_first: dict[str, list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
+    """Phrases by their first two words (one-word phrases by that word), longest first: by the first word alone,
+    "i" or "to" would open hundreds of phrases to compare with the search. A search word looks up the pair it
+    opens first, then itself, so its longer phrases still come first."""
+    by_first: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
     for key, entries in paced(keyed.items()):
         words = tuple(key.split(" "))
-        by_first.setdefault(words[0], []).append((words, tuple(dict.fromkeys(entries))))
+        by_first.setdefault(words[:2], []).append((words, tuple(dict.fromkeys(entries))))
     return {first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in paced(by_first.items())}
 
 

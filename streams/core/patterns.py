@@ -207,13 +207,14 @@ class PatternMatcher:
         """Every class phrase in the search, as (start, stop) in `text`, ordered by where it ends, the longer first
         where two end together."""
         found: list[tuple[int, int, int, int, bool, Owners]] = []  # (end, -length, start, stop, ...) in `text`
-        index, at = self._spaced, 1
+        index, at, last = self._spaced, 1, len(tokens) - 1
         for i, token in enumerate(tokens):
-            for words, owners in index.get(token, ()):
-                n = len(words)
-                if n == 1 or tuple(tokens[i:i + n]) == words:
-                    stop = at + sum(len(w) + 1 for w in words) - 1
-                    found.append((stop, at - stop - 2, at, stop, True, owners))  # the key: " phrase "
+            for key in ((token,), (token, tokens[i + 1])) if i < last else ((token,),):
+                for words, owners in index.get(key, ()):
+                    n = len(words)
+                    if n <= 2 or tuple(tokens[i:i + n]) == words:
+                        stop = at + sum(len(w) + 1 for w in words) - 1
+                        found.append((stop, at - stop - 2, at, stop, True, owners))  # the key: " phrase "
             at += len(token) + 1
         if self._bare and not text.isascii():
             found += ((end, -length, end - length + 1, end + 1, False, owners)
@@ -249,22 +250,23 @@ def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Ma
 Owners = tuple[tuple[str, str], ...]  # (class, phrase as the lexicon writes it)
 
 
-def _automata(classes: Mapping[str, tuple[str, ...]]) -> tuple[dict[str, tuple[tuple[tuple[str, ...], Owners], ...]],
-                                                               tuple[Any, ...]]:
-    """The phrases of `classes`: spaced ones by their first word (longest first), unspaced ones in automata."""
+def _automata(classes: Mapping[str, tuple[str, ...]]) -> tuple[
+        dict[tuple[str, ...], tuple[tuple[tuple[str, ...], Owners], ...]], tuple[Any, ...]]:
+    """The phrases of `classes`: spaced ones by their first two words (a word alone for one-word phrases; the
+    first word alone would give "i" hundreds of phrases to compare), unspaced ones in automata."""
     keyed: dict[str, list[tuple[str, str]]] = {}
     for name, phrases in paced(classes.items()):
         for phrase in phrases:
             keyed.setdefault(normalize.phrase(phrase), []).append((name, phrase))
-    spaced: dict[str, list[tuple[tuple[str, ...], Owners]]] = {}
+    spaced: dict[tuple[str, ...], list[tuple[tuple[str, ...], Owners]]] = {}
     bare = []
     for key, owners in paced(keyed.items()):
         if _UNSPACED.search(key):
             bare.append((key, (len(key), False, tuple(owners))))
         else:
             words = tuple(key.split(" "))
-            spaced.setdefault(words[0], []).append((words, tuple(owners)))
-    return ({first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in spaced.items()},
+            spaced.setdefault(words[:2], []).append((words, tuple(owners)))
+    return ({first: tuple(v) for first, v in spaced.items()},
             automata(bare))
 
 
