@@ -146,7 +146,7 @@ class Matcher:
             return []
         found: dict[str, Match] = {}
         # One pass over the words: phrases starting at each word, and each word's (memoized) correction.
-        phrases, cache = self._phrases, self._corrections_cache
+        (one_word, pairs, opens), cache = self._phrases, self._corrections_cache
         hits: list[tuple[int, int, Entry]] = []
         fixes: list[tuple[int, Fix]] = []
         anchors, gates = self._patterns.anchor_words, []
@@ -154,13 +154,14 @@ class Matcher:
         for i, token in enumerate(tokens):
             if token in anchors:
                 gates.append(token)
-            for key in ((token, tokens[i + 1]), (token,)) if i < last else ((token,),):
-                starting = phrases.get(key)
-                if starting is not None:
-                    for words, entries in starting:
-                        n = len(words)
-                        if n <= 2 or tuple(tokens[i:i + n]) == words:
-                            hits.extend((i, i + n - 1, entry) for entry in entries)
+            if token in opens and i < last:  # longer phrases first
+                for words, entries in pairs.get((token, tokens[i + 1]), ()):
+                    n = len(words)
+                    if n == 2 or tuple(tokens[i:i + n]) == words:
+                        hits.extend((i, i + n - 1, entry) for entry in entries)
+            alone = one_word.get(token)
+            if alone is not None:
+                hits.extend((i, i, entry) for entry in alone)
             fix = cache.get(token, _UNKNOWN)
             if fix is _UNKNOWN:
                 fix = self._remember(token)
@@ -206,10 +207,13 @@ class Matcher:
             if cond not in found or found[cond].score < PATTERN_SCORE:
                 found[cond] = Match(cond, self._tiers[cond], f"{pattern.id}: {' + '.join(used)}", "pattern",
                                     PATTERN_SCORE)
+        matched_again: dict[str, list[Match]] = {}  # two conditions cancelled by one span: one match again
         for cond, rest in cancelled.items():
             found.pop(cond, None)
             if rest.strip() and rest.strip() != " ".join(tokens):
-                again = next((m for m in self._match(rest) if m.condition == cond), None)
+                if rest not in matched_again:
+                    matched_again[rest] = self._match(rest)
+                again = next((m for m in matched_again[rest] if m.condition == cond), None)
                 if again is not None:
                     found[cond] = again
 
@@ -218,15 +222,17 @@ class Matcher:
         """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word.
         Positions in `phrase_only` (short corrected words) may complete a phrase but not match alone."""
         hits: list[tuple[int, int, Entry]] = []
+        one_word, pairs, opens = phrases
         last = len(tokens) - 1
         for i, token in enumerate(tokens):
-            for key in ((token, tokens[i + 1]), (token,)) if i < last else ((token,),):
-                for words, entries in phrases.get(key, ()):
+            if token in opens and i < last:
+                for words, entries in pairs.get((token, tokens[i + 1]), ()):
                     n = len(words)
-                    if n == 1 and phrase_only and i in phrase_only:
-                        continue
-                    if n <= 2 or tuple(tokens[i:i + n]) == words:
+                    if n == 2 or tuple(tokens[i:i + n]) == words:
                         hits.extend((i, i + n - 1, entry) for entry in entries)
+            alone = one_word.get(token)
+            if alone is not None and not (phrase_only and i in phrase_only):
+                hits.extend((i, i, entry) for entry in alone)
         if hits:
             self._settle(hits, " " + " ".join(tokens) + " ", kind, found, score)
 
@@ -359,18 +365,26 @@ def _deletions(word: str) -> list[str]:
     return [word[:i] + word[i + 1:] for i in range(len(word))]
 
 
-PhraseIndex = dict[tuple[str, ...], tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
+class PhraseIndex(NamedTuple):
+    """Spaced-script phrases: one-word ones by their word; longer ones by their first two words, longest first
+    (by the first word alone, "i" or "to" would open hundreds of phrases to compare with the search), with the
+    set of words that open one, so most search words cost a set lookup."""
+    one_word: dict[str, tuple[Entry, ...]]
+    pairs: dict[tuple[str, str], tuple[tuple[tuple[str, ...], tuple[Entry, ...]], ...]]
+    opens: frozenset[str]
 
 
 def _phrase_index(keyed: dict[str, list[Entry]]) -> PhraseIndex:
-    """Phrases by their first two words (one-word phrases by that word), longest first: by the first word alone,
-    "i" or "to" would open hundreds of phrases to compare with the search. A search word looks up the pair it
-    opens first, then itself, so its longer phrases still come first."""
-    by_first: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
+    one_word: dict[str, tuple[Entry, ...]] = {}
+    pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], tuple[Entry, ...]]]] = {}
     for key, entries in paced(keyed.items()):
         words = tuple(key.split(" "))
-        by_first.setdefault(words[:2], []).append((words, tuple(dict.fromkeys(entries))))
-    return {first: tuple(sorted(v, key=lambda p: -len(p[0]))) for first, v in paced(by_first.items())}
+        if len(words) == 1:
+            one_word[key] = tuple(dict.fromkeys(entries))
+        else:
+            pairs.setdefault((words[0], words[1]), []).append((words, tuple(dict.fromkeys(entries))))
+    return PhraseIndex(one_word, {pair: tuple(sorted(v, key=lambda p: -len(p[0]))) for pair, v in paced(pairs.items())},
+                       frozenset(first for first, _ in pairs))
 
 
 def _automaton(keyed: dict[str, list[Entry]]) -> tuple[Any, ...]:

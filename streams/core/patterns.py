@@ -123,7 +123,8 @@ class PatternMatcher:
                     if pattern.exclude:
                         lookalike_words.add(key)
                 gates.setdefault(key, set()).add(pattern)
-        self._gates: dict[str, tuple[tuple[tuple[frozenset[str], ...], tuple[Pattern, ...]], ...]] = {}
+        # gate -> (positive groups, look-alike groups): patterns needing the same classes, with those classes
+        self._gates: dict[str, tuple[Groups, Groups]] = {}
         # Words that open a positive pattern's gate: the matcher looks each search word up here. A look-alike's
         # gate matters only once its condition matched, so `lookalike_words` is consulted only then.
         self.anchor_words = frozenset(k for k, ps in gates.items()
@@ -134,31 +135,40 @@ class PatternMatcher:
             s.word_class for p in patterns.patterns for s in p.steps if s.word_class}})
         self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class) for p in patterns.patterns}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
-        # With each gated pattern, the key words of each class it requires (classes with unspaced phrases left
-        # out): it is scanned for only if every one of those classes has a key word among the search's words.
-        keys: dict[str, frozenset[str] | None] = {}
+        # With each gated pattern, the classes it requires that have key words (classes with unspaced phrases
+        # left out): it is walked only if the search holds a key word of every one of them (`_present`).
+        keyed: dict[str, set[str]] = {}  # key word -> the classes it is a key word of
+        unspaced_classes = set()
         for name, phrases in paced(patterns.classes.items()):
             folded = [normalize.phrase(p) for p in phrases]
-            keys[name] = None if any(_UNSPACED.search(k) for k in folded) else frozenset(
-                _key_word(k, common_words) for k in folded)
+            if any(_UNSPACED.search(k) for k in folded):
+                unspaced_classes.add(name)
+            else:
+                for k in folded:
+                    keyed.setdefault(_key_word(k, common_words), set()).add(name)
+        self._key_classes = {word: frozenset(names) for word, names in keyed.items()}
         for gate, gated in paced(gates.items()):
-            by_needs: dict[tuple[frozenset[str], ...], list[Pattern]] = {}
+            by_needs: dict[tuple[bool, frozenset[str]], list[Pattern]] = {}
             for p in sorted(gated, key=lambda p: p.id):
-                needs = tuple(sorted({k for c in p.required if (k := keys[c]) is not None}, key=len))
-                by_needs.setdefault(needs, []).append(p)  # patterns needing the same classes: checked once
-            self._gates[gate] = tuple((needs, tuple(ps)) for needs, ps in by_needs.items())
+                by_needs.setdefault((p.exclude, p.required - unspaced_classes), []).append(p)
+            positive, lookalike = (tuple((needs, tuple(ps)) for (exclude, needs), ps in by_needs.items()
+                                         if exclude is lookalikes) for lookalikes in (False, True))
+            self._gates[gate] = (positive, lookalike)
 
-    def _gated(self, gates: list[str], words: set[str], lookalikes: bool) -> list[Pattern]:
-        """The patterns (positive, or look-alike) behind these gates whose every required class has a key word
-        among the search's words."""
+    def _present(self, words: set[str]) -> frozenset[str]:
+        """The classes (with key words) that have a key word among the search's words."""
+        key_classes = self._key_classes
+        return frozenset().union(*(key_classes[w] for w in words if w in key_classes))
+
+    def _gated(self, gates: list[str], present: frozenset[str], lookalikes: bool) -> list[Pattern]:
+        """The patterns (positive, or look-alike) behind these gates whose every required class is present."""
         gated: dict[str, Pattern] = {}
         for gate in gates:
-            for needs, patterns in self._gates.get(gate, ()):
-                for need in needs:
-                    if words.isdisjoint(need):
-                        break
-                else:
-                    gated.update((p.id, p) for p in patterns if p.exclude is lookalikes)
+            groups = self._gates.get(gate)
+            if groups is not None:
+                for needs, patterns in groups[lookalikes]:
+                    if needs <= present:
+                        gated.update((p.id, p) for p in patterns)
         return list(gated.values())
 
     def unspaced_gates(self, folded: str) -> list[str]:
@@ -169,13 +179,13 @@ class PatternMatcher:
         """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
         conditions (of those and of `found`) that a look-alike pattern cancels, each with the search's words less
         the look-alike's span: a condition still matched there stands ("suicide squad i want to die")."""
-        words = set(tokens)
-        positive = self._gated(gates, words, lookalikes=False)
+        present = self._present(set(tokens))
+        positive = self._gated(gates, present, lookalikes=False)
         if not positive and not (found and not self.exclusions.isdisjoint(found)):
             return [], {}
         # Look-alikes matter once a condition matched, by a term or by a positive pattern found just now.
         lookalike_gates = [t for t in tokens if t in self.lookalike_words] + [g for g in gates if g[0] == "\0"]
-        lookalikes = self._gated(lookalike_gates, words, lookalikes=True)
+        lookalikes = self._gated(lookalike_gates, present, lookalikes=True)
         if not positive and not any(p.condition in found for p in lookalikes):
             return [], {}
         text = " " + " ".join(tokens) + " "
@@ -248,6 +258,7 @@ def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Ma
 
 
 Owners = tuple[tuple[str, str], ...]  # (class, phrase as the lexicon writes it)
+Groups = tuple[tuple[frozenset[str], tuple[Pattern, ...]], ...]  # (the classes they need, the patterns)
 
 
 def _automata(classes: Mapping[str, tuple[str, ...]]) -> tuple[
