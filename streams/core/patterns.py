@@ -14,7 +14,7 @@ most GAP_WORDS words (GAP_CHARS characters in unspaced scripts); `exclude` patte
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, NamedTuple
@@ -107,19 +107,21 @@ class PatternMatcher:
 
     def __init__(self, patterns: PatternSet, common_words: Mapping[str, float] | None = None) -> None:
         common_words = common_words or {}
+        fold: _Memo = _Memo(normalize.phrase)  # a build meets each class phrase several times: folded once
+        key_of: _Memo = _Memo(lambda key: _key_word(key, common_words))
         gates: dict[str, set[Pattern]] = {}
         lookalike_words: set[str] = set()
         unspaced: dict[str, list[str]] = {}
         expected: dict[str, float] = {}
         for pattern in paced(patterns.patterns):
-            anchor = _anchor(pattern, patterns.classes, common_words, expected)
+            anchor = _anchor(pattern, patterns.classes, common_words, expected, fold, key_of)
             for phrase in patterns.classes[anchor]:
-                key = normalize.phrase(phrase)
+                key = fold[phrase]
                 if _UNSPACED.search(key):
                     unspaced.setdefault(anchor, []).append(phrase)
                     key = "\0" + anchor  # unspaced gates open through their own automaton, by class
                 else:
-                    key = _key_word(key, common_words)  # a phrase matches only where its least common word is
+                    key = key_of[key]  # a phrase matches only where its least common word is
                     if pattern.exclude:
                         lookalike_words.add(key)
                 gates.setdefault(key, set()).add(pattern)
@@ -130,9 +132,9 @@ class PatternMatcher:
         self.anchor_words = frozenset(k for k, ps in gates.items()
                                       if not k.startswith("\0") and any(not p.exclude for p in ps))
         self.lookalike_words = frozenset(lookalike_words)
-        self._unspaced = _automata({n: tuple(p) for n, p in unspaced.items()})[1]
+        self._unspaced = _automata({n: tuple(p) for n, p in unspaced.items()}, fold)[1]
         self._spaced, self._bare = _automata({n: patterns.classes[n] for n in {
-            s.word_class for p in patterns.patterns for s in p.steps if s.word_class}})
+            s.word_class for p in patterns.patterns for s in p.steps if s.word_class}}, fold)
         self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class) for p in patterns.patterns}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
         # With each gated pattern, the classes it requires that have key words (classes with unspaced phrases
@@ -140,12 +142,12 @@ class PatternMatcher:
         keyed: dict[str, set[str]] = {}  # key word -> the classes it is a key word of
         unspaced_classes = set()
         for name, phrases in paced(patterns.classes.items()):
-            folded = [normalize.phrase(p) for p in phrases]
+            folded = [fold[p] for p in phrases]
             if any(_UNSPACED.search(k) for k in folded):
                 unspaced_classes.add(name)
             else:
                 for k in folded:
-                    keyed.setdefault(_key_word(k, common_words), set()).add(name)
+                    keyed.setdefault(key_of[k], set()).add(name)
         self._key_classes = {word: frozenset(names) for word, names in keyed.items()}
         for gate, gated in paced(gates.items()):
             by_needs: dict[tuple[bool, frozenset[str]], list[Pattern]] = {}
@@ -246,14 +248,14 @@ def _key_word(key: str, common: Mapping[str, float]) -> str:
 
 
 def _anchor(pattern: Pattern, classes: Mapping[str, tuple[str, ...]], common: Mapping[str, float],
-            expected: dict[str, float]) -> str:
+            expected: dict[str, float], fold: _Memo, key_of: _Memo) -> str:
     """The required class least likely in an ordinary search: the smallest sum of its phrases' key-word
     frequencies (`expected`, filled in once a class); the later class on a tie (objects such as "die" or
     "pills" come last)."""
     required = [s.word_class for s in pattern.steps if s.word_class and not s.optional]
     for name in required:
         if name not in expected:
-            expected[name] = sum(10 ** _zipf(_key_word(normalize.phrase(p), common), common) for p in classes[name])
+            expected[name] = sum(10 ** _zipf(key_of[fold[p]], common) for p in classes[name])
     return min(reversed(required), key=expected.__getitem__)
 
 
@@ -261,14 +263,26 @@ Owners = tuple[tuple[str, str], ...]  # (class, phrase as the lexicon writes it)
 Groups = tuple[tuple[frozenset[str], tuple[Pattern, ...]], ...]  # (the classes they need, the patterns)
 
 
-def _automata(classes: Mapping[str, tuple[str, ...]]) -> tuple[
+class _Memo(dict[str, str]):
+    """A function's results, each computed on first use."""
+
+    def __init__(self, function: Callable[[str], str]) -> None:
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = self.function(key)
+        return value
+
+
+def _automata(classes: Mapping[str, tuple[str, ...]], fold: _Memo) -> tuple[
         dict[tuple[str, ...], tuple[tuple[tuple[str, ...], Owners], ...]], tuple[Any, ...]]:
     """The phrases of `classes`: spaced ones by their first two words (a word alone for one-word phrases; the
     first word alone would give "i" hundreds of phrases to compare), unspaced ones in automata."""
     keyed: dict[str, list[tuple[str, str]]] = {}
     for name, phrases in paced(classes.items()):
         for phrase in phrases:
-            keyed.setdefault(normalize.phrase(phrase), []).append((name, phrase))
+            keyed.setdefault(fold[phrase], []).append((name, phrase))
     spaced: dict[tuple[str, ...], list[tuple[tuple[str, ...], Owners]]] = {}
     bare = []
     for key, owners in paced(keyed.items()):
