@@ -101,6 +101,8 @@ class Matcher:
             for word in key.split(" ") if word.isalpha() and len(word) <= TYPO_MAX_LENGTH
         }
         self._vocabulary = frozenset(w for w, _ in words)
+        self._lookalike_words = frozenset(word for key, entries in paced(keyed.items())
+                                          if any(e.exclusion for e in entries) for word in key.split(" "))
         self._short_phrase_words = frozenset(
             w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
         index: dict[str, set[str]] = {}
@@ -296,8 +298,10 @@ class Matcher:
 
     def _correct(self, token: str) -> Fix | None:
         """How to read a token that is not itself a term word, or None."""
-        if len(token) < PHRASE_TYPO_MIN_LENGTH or token in self._vocabulary or not token.isalpha():
+        if len(token) < PHRASE_TYPO_MIN_LENGTH or not token.isalpha():
             return None
+        if token in self._vocabulary:
+            return self._misspelled(token)
         if _STRETCH.search(token):
             for squeezed in _unstretched(token):
                 if squeezed in self._vocabulary:
@@ -310,6 +314,19 @@ class Matcher:
             return None
         phrase_only = len(token) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH
         return Fix(nearest, "typo", 1.0 - 1.0 / max(len(token), *map(len, nearest)), phrase_only)
+
+    def _misspelled(self, word: str) -> Fix | None:
+        """A term word that is no term alone, no common word of any language, and one edit from a one-word term:
+        a misspelling a lexicon writer kept inside a phrase ("sucide kaise kare"), read as that term where it
+        stands alone ("sucide")."""
+        if (word in self._phrases.one_word or word in self.lexicon.common_words or word in self._guard
+                or word in self._lookalike_words):  # "отряд самоубийц" (Suicide Squad) is not a misspelling
+            return None
+        nearest = tuple(w for w in self._nearest(word) if w != word and w in self._phrases.one_word)
+        if not nearest:
+            return None
+        return Fix(nearest, "typo", 1.0 - 1.0 / max(len(word), *map(len, nearest)),
+                   len(word) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH)
 
     def _nearest(self, token: str) -> tuple[str, ...]:
         """The vocabulary words one edit (OSA: insert, delete, substitute, swap) away."""

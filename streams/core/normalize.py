@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Combining marks folded away: Latin/Greek/Cyrillic diacritics and Arabic harakat. Other scripts' marks
-# (Devanagari vowel signs, Japanese voicing marks) carry meaning and are kept.
-_FOLD_MARKS = dict.fromkeys([*range(0x0300, 0x0370), *range(0x064B, 0x0660), 0x0670])
+# Combining marks folded away: Latin/Greek/Cyrillic diacritics and Arabic harakat, and the Arabic tatweel (U+0640,
+# a stretch: "انتحـــار" is "انتحار"). Other scripts' marks (Devanagari vowel signs, Japanese voicing marks) carry
+# meaning and are kept.
+_FOLD_MARKS = dict.fromkeys([*range(0x0300, 0x0370), *range(0x064B, 0x0660), 0x0670, 0x0640])
 
 # Cyrillic and Greek letters that look like Latin ones, used to slip words past filters ("ѕuicide").
 _CONFUSABLES = str.maketrans(
