@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import math
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -152,13 +154,22 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
     switched = {"version": version, "publish_to_first_decision_s": switch["first_new"] - switch["published"],
                 "around_searches": len(around), "around_p50_ms": pick(around, 0.5),
                 "around_p99_ms": pick(around, 0.99), "around_max_ms": around[-1],
-                "steady_p50_ms": pick(steady, 0.5), "steady_p99_ms": pick(steady, 0.99), "steady_max_ms": steady[-1]}
+                "steady_p50_ms": pick(steady, 0.5), "steady_p99_ms": pick(steady, 0.99), "steady_max_ms": steady[-1],
+                "p50_by_second_from_publish": by_second(timed, switch["published"], pick)}
     return {"switch": switched, "rate": rate, "seconds": seconds, "sent": total, "decided": len(latencies),
             "send_rate": (warm_count + total) / took, "p50_ms": pick(latencies, 0.5), "p99_ms": pick(latencies, 0.99),
             "p999_ms": pick(latencies, 0.999), "max_ms": latencies[-1],
             "warmup_seconds": WARMUP_S, "warmup_p50_ms": pick(warmup, 0.5) if warmup else None,
             "warmup_p99_ms": pick(warmup, 0.99) if warmup else None,
             "rss_peak_mb": worker.rss_peak_kb * 1024 / 1e6}
+
+
+def by_second(timed: list[tuple[float, float]], origin: float, pick: Callable) -> dict[int, float]:
+    """p50 latency (ms) of the searches sent in each whole second from `origin` (negative: before it)."""
+    seconds: dict[int, list[float]] = {}
+    for sent, ms in timed:
+        seconds.setdefault(math.floor(sent - origin), []).append(ms)
+    return {second: round(pick(sorted(values), 0.5), 1) for second, values in sorted(seconds.items())}
 
 
 async def floor(bootstrap: str, rate: int, seconds: float) -> dict:
