@@ -221,7 +221,7 @@ class Matcher:
 
     def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: MatchKind | None,
               found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:
-        """Spaced-script terms, whole words only: a set lookup per word; phrases checked from their first word.
+        """Spaced-script terms, whole words only: a set lookup per word; longer phrases checked from their first pair.
         Positions in `phrase_only` (short corrected words) may complete a phrase but not match alone."""
         hits: list[tuple[int, int, Entry]] = []
         one_word, pairs, opens = phrases
