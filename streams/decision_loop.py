@@ -35,7 +35,7 @@ from aiokafka.structs import OffsetAndMetadata
 from streams.acls import AUTHORIZATION_ERRORS, NotAuthorized, transactional_prefix
 from streams.counters import CellBatch, Counting
 from streams.delivery import Delivery, Offsets, Release
-from streams.lexicon_topic import LiveLexicon
+from streams.lexicon_topic import LiveLexicon, Pacer
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.settings import Settings
@@ -107,15 +107,23 @@ class DecisionLoop:
         committer = None if self.exactly_once else asyncio.create_task(self._commit_in_order(consumer, inflight))
         self.delivery = Delivery(COUNTER_FLUSH_S, COMMIT_INTERVAL_S)  # held cells die with a run: a restart replays
         self.deciding = True
+        pacer = None if self.live is None else self.live.pacer  # a new version builds in the turns it gives
+        if pacer is not None:
+            pacer.attach()
         try:
             while True:
                 wait_s = self.delivery.wait_s(idle_s=1.0)
-                if self.live is not None:
-                    self.live.pacer.waiting()  # a new version builds only while this loop waits (lexicon_topic.py)
+                building = pacer is not None and pacer.working
+                if building:
+                    wait_s = min(wait_s, Pacer.IDLE_S)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
                 generation = self._generation  # a batch read before a rebalance, see _Rebalance
+                if building and pacer is not None:  # no search for IDLE_S, or none of the build's turns for too long
+                    if not batches:
+                        pacer.give(pacer.SLICE_S)
+                    elif pacer.starved():
+                        pacer.give(pacer.STARVED_SLICE_S)
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
-                    self.live.pacer.deciding()
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self.delivery.flush_due():
                     await self._batch(consumer, producer, batches, inflight, generation)
@@ -123,8 +131,8 @@ class DecisionLoop:
                     committer.result()  # raises what stopped it
         finally:
             self.deciding = False
-            if self.live is not None:
-                self.live.pacer.waiting()
+            if pacer is not None:
+                pacer.detach()
             if committer is not None:
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)

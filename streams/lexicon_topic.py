@@ -8,10 +8,11 @@ ever published stays on the topic, and their order is total. The live version is
 A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
 
 A worker never compiles on the per-search path. A new record is first decoded and compiled whole in a process of
-its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding and the JSON Schema checks
-hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it is refused.
-The worker then builds it again, without the schema checks, in a thread that runs only while the decision loop
-waits for searches (`Pacer`; the build's steps are small, streams/core/build.py), and hands it to `LiveLexicon`.
+its own (`python -m streams.lexicon_topic`, at a lower priority, CHECK_NICE: the record's decoding and the JSON
+Schema checks hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it
+is refused. The worker then builds it again, without the schema checks, in a thread that runs only in the short
+slices the decision loop gives it when no search is waiting (`Pacer`; the build's steps are small,
+streams/core/build.py), and hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
 offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
@@ -20,8 +21,10 @@ offset, file and entry, and counted (signpost_lexicon_versions_refused_total); t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import sys
 import threading
 import time
@@ -44,6 +47,7 @@ FORMAT = 1
 # The topic's max.message.bytes (set when it is created) and the clients' limits. The lexicon is about 3.4 MB of
 # text and 0.9 MB compressed: Kafka's default of 1 MB would be a cliff a few terms away.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+CHECK_NICE = 10  # the checking process's nice value above the worker's: it takes the CPU the decision path leaves
 WARM_QUERIES = 5000  # the live matcher's most recent searches, matched by the new one before it takes over
 
 
@@ -163,37 +167,70 @@ def log_refused(record: Any, exc: LexiconError) -> None:
 
 
 class Pacer:
-    """Lets work in a thread run while the decision loop waits for searches, never while it decides one.
+    """Runs work in a thread only in turns the decision loop gives it, while the loop itself stands still.
 
-    The decision loop calls `waiting()` before it waits for a batch and `deciding()` once it has one. The work
-    calls `turn()` often (streams/core/build.py): it returns at once while the loop waits, and otherwise blocks
-    until the loop waits again, so that a batch shares the interpreter lock with nothing. A loop that has decided
-    for STARVED_S without waiting (more searches than it can take, where latency is the backlog's already) gives
-    the work a turn of SLICE_S anyway: a quarter of the time."""
+    The loop's thread and the work's share one interpreter lock: two runnable threads take it from each other
+    every switch interval, and a batch decided beside a build took about twice as long (measured). So the work
+    never runs beside the loop. It calls `turn()` often (streams/core/build.py), which returns at once within its
+    slice and otherwise hands back and waits for the next one. The loop gives a slice of SLICE_S (`give`) when
+    its wait for searches found none for IDLE_S, or a slice of STARVED_SLICE_S when it has decided for STARVED_S
+    without giving one (more searches than it can take: a quarter of the time). A search that arrives during a
+    slice waits for its end, less than a batch window. The loop waits for the work to hand back at most a slice
+    and a millisecond; a work that overruns runs beside it until its next turn. With no loop attached (`attach`,
+    `detach`), the work runs straight through."""
 
+    IDLE_S = 0.001
+    SLICE_S = 0.002
     STARVED_S = 0.03
-    SLICE_S = 0.01
+    STARVED_SLICE_S = 0.01
     SWITCH_INTERVAL_S = 0.0002  # while the work runs: how soon a thread waiting for the lock gets it
 
     def __init__(self) -> None:
-        self._waiting = threading.Event()
-        self._waiting.set()  # no loop deciding yet
+        self._cond = threading.Condition()
+        self._attached = False  # a decision loop gives the turns
+        self._working = 0  # works running
+        self._works_turn = False
         self._slice_ends = 0.0
+        self._last_slice = time.perf_counter()
 
-    def waiting(self) -> None:
-        self._waiting.set()
+    def attach(self) -> None:
+        with self._cond:
+            self._attached = True
 
-    def deciding(self) -> None:
-        self._waiting.clear()
+    def detach(self) -> None:
+        with self._cond:
+            self._attached = False
+            self._cond.notify_all()
+
+    @property
+    def working(self) -> bool:
+        return self._working > 0
+
+    def starved(self) -> bool:
+        return time.perf_counter() - self._last_slice > self.STARVED_S
+
+    def give(self, seconds: float) -> None:
+        """Called by the loop: lets the work run for `seconds` while this thread waits."""
+        with self._cond:
+            if not self._working:
+                return
+            self._slice_ends = time.perf_counter() + seconds
+            self._works_turn = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._works_turn, timeout=seconds + 0.001)
+        self._last_slice = time.perf_counter()
 
     def turn(self) -> None:
-        if self._waiting.is_set() or time.perf_counter() < self._slice_ends:
+        """Called by the work: goes on within its slice, or hands back and waits for the next."""
+        if not self._attached or time.perf_counter() < self._slice_ends:
             return
-        if not self._waiting.wait(self.STARVED_S):
-            self._slice_ends = time.perf_counter() + self.SLICE_S
+        with self._cond:
+            self._works_turn = False
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._works_turn or not self._attached)
 
     async def run(self, work: Callable[..., Any], *args: Any) -> Any:
-        """`work(*args)` in a thread, taking turns with the decision loop."""
+        """`work(*args)` in a thread, in the turns the loop gives it."""
         return await asyncio.to_thread(self._paced, work, *args)
 
     def _paced(self, work: Callable[..., Any], *args: Any) -> Any:
@@ -202,11 +239,18 @@ class Pacer:
         interval, collecting = sys.getswitchinterval(), gc.isenabled()
         sys.setswitchinterval(self.SWITCH_INTERVAL_S)
         gc.disable()
+        with self._cond:
+            self._working += 1
         taking_turns(self.turn)
         try:
+            self.turn()  # the first slice
             return work(*args)
         finally:
             taking_turns(None)
+            with self._cond:
+                self._working -= 1
+                self._works_turn = False
+                self._cond.notify_all()
             if collecting:
                 gc.enable()
             sys.setswitchinterval(interval)
@@ -317,6 +361,8 @@ async def vet(value: bytes | None, offset: int, at: str) -> Published:
     files, with no JSON to parse here, or LexiconError naming the file and entry."""
     child = await asyncio.create_subprocess_exec(sys.executable, "-m", __name__, at, str(offset),
                                                  stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    with contextlib.suppress(OSError):  # a process may lower its own children's priority; if not, it runs as is
+        os.setpriority(os.PRIO_PROCESS, child.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHECK_NICE))
     out, _ = await child.communicate(value or b"")
     header_ends = out.find(b"\n")
     if child.returncode != 0 or header_ends < 0:

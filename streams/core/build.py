@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import ahocorasick
 
 T = TypeVar("T")
-PACE_EVERY = 64  # items of a paced loop between two turns: microseconds of work
+PACE_EVERY = 16  # items of a paced loop between two turns: microseconds of work
 AUTOMATON_CHARS = 12_000  # characters of keys per automaton: about 3 ms to make
 
 _thread = threading.local()

@@ -63,7 +63,7 @@ def read_patterns(path: PurePath, raw: dict[str, Any], conditions: Mapping[str, 
         fail("language", f"language {language!r} must equal the file name {path.stem!r}")
     classes: dict[str, tuple[str, ...]] = {}
     for name, phrases in paced(raw["classes"].items()):
-        for phrase in phrases:
+        for phrase in paced(phrases):
             if not normalize.phrase(phrase):
                 fail(f"classes.{name}", f"phrase {phrase!r} has no letters once normalized")
         classes[f"{language}:{name}"] = tuple(phrases)
@@ -115,7 +115,7 @@ class PatternMatcher:
         expected: dict[str, float] = {}
         for pattern in paced(patterns.patterns):
             anchor = _anchor(pattern, patterns.classes, common_words, expected, fold, key_of)
-            for phrase in patterns.classes[anchor]:
+            for phrase in paced(patterns.classes[anchor]):
                 key = fold[phrase]
                 if _UNSPACED.search(key):
                     unspaced.setdefault(anchor, []).append(phrase)
@@ -129,26 +129,27 @@ class PatternMatcher:
         self._gates: dict[str, tuple[Groups, Groups]] = {}
         # Words that open a positive pattern's gate: the matcher looks each search word up here. A look-alike's
         # gate matters only once its condition matched, so `lookalike_words` is consulted only then.
-        self.anchor_words = frozenset(k for k, ps in gates.items()
+        self.anchor_words = frozenset(k for k, ps in paced(gates.items())
                                       if not k.startswith("\0") and any(not p.exclude for p in ps))
         self.lookalike_words = frozenset(lookalike_words)
         self._unspaced = _automata({n: tuple(p) for n, p in unspaced.items()}, fold)[1]
         self._spaced, self._bare = _automata({n: patterns.classes[n] for n in {
-            s.word_class for p in patterns.patterns for s in p.steps if s.word_class}}, fold)
-        self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class) for p in patterns.patterns}
+            s.word_class for p in paced(patterns.patterns) for s in p.steps if s.word_class}}, fold)
+        self._classes = {p.id: frozenset(s.word_class for s in p.steps if s.word_class)
+                         for p in paced(patterns.patterns)}
         self.exclusions = frozenset(p.condition for p in patterns.patterns if p.exclude)
         # With each gated pattern, the classes it requires that have key words (classes with unspaced phrases
         # left out): it is walked only if the search holds a key word of every one of them (`_present`).
         keyed: dict[str, set[str]] = {}  # key word -> the classes it is a key word of
         unspaced_classes = set()
         for name, phrases in paced(patterns.classes.items()):
-            folded = [fold[p] for p in phrases]
+            folded = [fold[p] for p in paced(phrases)]
             if any(_UNSPACED.search(k) for k in folded):
                 unspaced_classes.add(name)
             else:
                 for k in folded:
                     keyed.setdefault(key_of[k], set()).add(name)
-        self._key_classes = {word: frozenset(names) for word, names in keyed.items()}
+        self._key_classes = {word: frozenset(names) for word, names in paced(keyed.items())}
         for gate, gated in paced(gates.items()):
             by_needs: dict[tuple[bool, frozenset[str]], list[Pattern]] = {}
             for p in sorted(gated, key=lambda p: p.id):
@@ -281,7 +282,7 @@ def _automata(classes: Mapping[str, tuple[str, ...]], fold: _Memo) -> tuple[
     first word alone would give "i" hundreds of phrases to compare), unspaced ones in automata."""
     keyed: dict[str, list[tuple[str, str]]] = {}
     for name, phrases in paced(classes.items()):
-        for phrase in phrases:
+        for phrase in paced(phrases):
             keyed.setdefault(fold[phrase], []).append((name, phrase))
     spaced: dict[tuple[str, ...], list[tuple[tuple[str, ...], Owners]]] = {}
     bare = []
@@ -291,7 +292,7 @@ def _automata(classes: Mapping[str, tuple[str, ...]], fold: _Memo) -> tuple[
         else:
             words = tuple(key.split(" "))
             spaced.setdefault(words[:2], []).append((words, tuple(owners)))
-    return ({first: tuple(v) for first, v in spaced.items()},
+    return ({first: tuple(v) for first, v in paced(spaced.items())},
             automata(bare))
 
 

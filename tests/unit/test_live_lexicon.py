@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
-from streams.core.build import AUTOMATON_CHARS, automata, pace, scan, taking_turns
+from streams.core.build import AUTOMATON_CHARS, automata, pace, scan
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
 from streams.lexicon_topic import LiveLexicon, Pacer, Published, decode, dispose, encode, from_files, vet
@@ -91,39 +90,48 @@ async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_an
         await vet(b"not zlib", 4, "topic@4")
 
 
-def test_work_taking_turns_runs_while_the_loop_waits_and_stops_while_it_decides() -> None:
-    pacer, turns, blocked = Pacer(), threading.Event(), threading.Event()
+def test_work_runs_only_in_the_slices_the_loop_gives() -> None:
+    pacer, stop, count = Pacer(), threading.Event(), [0]
+    pacer.attach()
 
     def work() -> int:
-        taking_turns(pacer.turn)
-        try:
-            pace()  # the loop waits: goes straight on
-            turns.set()
-            blocked.wait()
-            pace()  # the loop decides: waits here until it waits again
-            return 1
-        finally:
-            taking_turns(None)
+        while not stop.is_set():
+            count[0] += 1
+            pace()
+        return count[0]
 
     with ThreadPoolExecutor(1) as pool:
-        done = pool.submit(work)
-        assert turns.wait(10)
-        pacer.deciding()
-        blocked.set()
-        with pytest.raises(FuturesTimeout):
-            done.result(timeout=Pacer.STARVED_S / 5)
-        pacer.waiting()
-        assert done.result(timeout=10) == 1
+        done = pool.submit(pacer._paced, work)
+        assert not stop.wait(0.05) and count[0] == 0, "attached: the work waits for its first slice"
+        while not count[0]:
+            pacer.give(Pacer.SLICE_S)  # returns at once until the work has started
+        for _ in range(3):
+            before = count[0]
+            assert not stop.wait(0.02) and count[0] == before, "between two slices the work stands still"
+            pacer.give(Pacer.SLICE_S)
+            assert count[0] > before, "it went on in the slice"
+        stop.set()
+        while not done.done():
+            pacer.give(Pacer.SLICE_S)
+        assert done.result() == count[0]
 
 
-def test_a_loop_that_never_waits_still_gives_the_work_a_slice() -> None:
+def test_work_runs_straight_through_with_no_loop_attached() -> None:
     pacer = Pacer()
-    pacer.deciding()
-    asked = time.perf_counter()
-    pacer.turn()  # blocks STARVED_S, then gives a slice of SLICE_S
-    assert pacer._slice_ends >= asked + Pacer.STARVED_S + Pacer.SLICE_S, "a slice was given after the wait"
-    pacer.turn()  # within the slice: straight on
-    assert not pacer._waiting.is_set()
+
+    def work() -> int:
+        for _ in range(1000):
+            pace()
+        return 1
+
+    assert pacer._paced(work) == 1  # in this thread: it would never return if a turn waited for a slice
+    pacer.attach()
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(pacer._paced, work)
+        with pytest.raises(FuturesTimeout):
+            done.result(timeout=0.05)
+        pacer.detach()  # the loop stops: the work it held goes on alone
+        assert done.result(timeout=10) == 1
 
 
 def test_automata_are_made_small_and_scanned_as_one(lexicon: Lexicon) -> None:
