@@ -8,8 +8,8 @@ ever published stays on the topic, and their order is total. The live version is
 A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
 
 A worker never compiles on the per-search path. A new record is first decoded and compiled whole in a process of
-its own (`python -m streams.lexicon_topic`, at a lower priority, CHECK_NICE: the record's decoding and the JSON
-Schema checks hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it
+its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding and the JSON Schema checks
+hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it
 is refused. The worker then builds it again, without the schema checks, in a thread that runs only in the short
 slices the decision loop gives it when no search is waiting (`Pacer`; the build's steps are small,
 streams/core/build.py), and hands it to `LiveLexicon`.
@@ -21,10 +21,8 @@ offset, file and entry, and counted (signpost_lexicon_versions_refused_total); t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-import os
 import sys
 import threading
 import time
@@ -47,7 +45,6 @@ FORMAT = 1
 # The topic's max.message.bytes (set when it is created) and the clients' limits. The lexicon is about 3.4 MB of
 # text and 0.9 MB compressed: Kafka's default of 1 MB would be a cliff a few terms away.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
-CHECK_NICE = 10  # the checking process's nice value above the worker's: it takes the CPU the decision path leaves
 WARM_QUERIES = 5000  # the live matcher's most recent searches, matched by the new one before it takes over
 
 
@@ -361,8 +358,6 @@ async def vet(value: bytes | None, offset: int, at: str) -> Published:
     files, with no JSON to parse here, or LexiconError naming the file and entry."""
     child = await asyncio.create_subprocess_exec(sys.executable, "-m", __name__, at, str(offset),
                                                  stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-    with contextlib.suppress(OSError):  # a process may lower its own children's priority; if not, it runs as is
-        os.setpriority(os.PRIO_PROCESS, child.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHECK_NICE))
     out, _ = await child.communicate(value or b"")
     header_ends = out.find(b"\n")
     if child.returncode != 0 or header_ends < 0:
