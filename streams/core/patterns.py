@@ -208,7 +208,8 @@ class PatternMatcher:
         cancelled: dict[str, str] = {}  # condition -> the search's words with the look-alike's span blanked
         for pattern in lookalikes:
             if pattern.condition in conditions and pattern.required <= hits.keys():
-                used = _walk(pattern.steps, 0, None, False, hits, text)
+                # a look-alike stays within one clause: its gaps never hold its first class again
+                used = _walk(pattern.steps, 0, None, False, hits, text, hits.get(pattern.steps[0].word_class, []))
                 if used is not None:
                     rest = cancelled.get(pattern.condition, text)
                     cancelled[pattern.condition] = rest[:used[0].start] + " " * (used[-1].end - used[0].start) \
@@ -297,19 +298,21 @@ def _automata(classes: Mapping[str, tuple[str, ...]], fold: _Memo) -> tuple[
 
 
 def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: dict[str, list[Hit]],
-          text: str) -> tuple[Hit, ...] | None:
-    """The hits that satisfy steps[i:] after `prev`, or None."""
+          text: str, openers: list[Hit] | None = None) -> tuple[Hit, ...] | None:
+    """The hits that satisfy steps[i:] after `prev`, or None. With `openers`, a gap may hold none of them: a new
+    clause starts there ("ich will nicht mehr so leben, ich will sterben" holds no "will nicht ... sterben")."""
     if i == len(steps):
         return ()
     step = steps[i]
     if step is GAP:
-        return _walk(steps, i + 1, prev, True, hits, text)
+        return _walk(steps, i + 1, prev, True, hits, text, openers)
     for hit in hits.get(step.word_class, ()):
-        if prev is None or _follows(prev, hit, gap, text):
-            rest = _walk(steps, i + 1, hit, False, hits, text)
+        if prev is None or (_follows(prev, hit, gap, text) and not (
+                gap and openers and any(prev.end <= h.start and h.end <= hit.start for h in openers))):
+            rest = _walk(steps, i + 1, hit, False, hits, text, openers)
             if rest is not None:
                 return (hit, *rest)
-    return _walk(steps, i + 1, prev, gap, hits, text) if step.optional else None
+    return _walk(steps, i + 1, prev, gap, hits, text, openers) if step.optional else None
 
 
 def _follows(prev: Hit, hit: Hit, gap: bool, text: str) -> bool:

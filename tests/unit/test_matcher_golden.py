@@ -52,6 +52,8 @@ GOLDEN = [
     ("ed sheeran", "en-US", None, None, None, "a name code without context"),
     ("addition worksheets", "en-US", None, None, None, "one edit from addiction, but an ordinary word"),
     ("suicide squad i want to die", "en-US", "crisis", "suicide", None, "an exclusion cancels only its own span"),
+    ("ich will nicht mehr so leben ich will sterben", "de-DE", "crisis", "suicide", None,
+     "a look-alike's gap never holds its first class again: the second clause stands"),
     ("crisis hotline", "es-MX", "crisis", "suicide", "exact", "looking for a crisis line: the country's line first"),
 ]
 

@@ -102,6 +102,12 @@ def test_a_look_alike_pattern_cancels_a_term_match_inside_its_span_only(matcher:
     assert "suicide" in {m.condition for m in matcher.match("tylenol overdose symptoms suicide")}
 
 
+def test_a_look_alike_stays_within_one_clause(matcher: Matcher) -> None:
+    # "will nicht ... sterben" (not wanting to die) must not reach across "ich will" into the next clause
+    assert "suicide" not in {m.condition for m in matcher.match("ich will nicht sterben")}
+    assert "suicide" in {m.condition for m in matcher.match("ich will nicht mehr so leben ich will sterben")}
+
+
 def test_a_pattern_match_names_the_pattern_and_the_lexicons_words_never_the_search(matcher: Matcher) -> None:
     match = next(m for m in matcher.match("I would RATHER fade to GREY!!") if m.condition == "suicide")
     assert (match.kind, match.tier) == ("pattern", "crisis")
