@@ -54,6 +54,9 @@ GOLDEN = [
     ("suicide squad i want to die", "en-US", "crisis", "suicide", None, "an exclusion cancels only its own span"),
     ("ich will nicht mehr so leben ich will sterben", "de-DE", "crisis", "suicide", None,
      "a look-alike's gap never holds its first class again: the second clause stands"),
+    ("self harm karne ka mann karta hai", "hi-IN", "crisis", "self_harm", None,
+     "Filipino 'karne' (meat) cancels only after a marker: in Hinglish it is 'to do'"),
+    ("hiwain ang karne", "fil-PH", None, None, None, "cutting meat is cooking"),
     ("crisis hotline", "es-MX", "crisis", "suicide", "exact", "looking for a crisis line: the country's line first"),
 ]
 
