@@ -307,17 +307,18 @@ def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: di
     if step is GAP:
         return _walk(steps, i + 1, prev, True, hits, text, openers)
     for hit in hits.get(step.word_class, ()):
-        if prev is None or (_follows(prev, hit, gap, text) and not (
-                gap and openers and any(prev.end <= h.start and h.end <= hit.start for h in openers))):
+        if prev is None or _follows(prev, hit, gap, text, openers):
             rest = _walk(steps, i + 1, hit, False, hits, text, openers)
             if rest is not None:
                 return (hit, *rest)
     return _walk(steps, i + 1, prev, gap, hits, text, openers) if step.optional else None
 
 
-def _follows(prev: Hit, hit: Hit, gap: bool, text: str) -> bool:
+def _follows(prev: Hit, hit: Hit, gap: bool, text: str, openers: list[Hit] | None) -> bool:
     if hit.start < prev.end:
         return False
+    if gap and openers and any(prev.end <= h.start and h.end <= hit.start for h in openers):
+        return False  # the gap holds the pattern's first class again: a new clause
     between = text[prev.end:hit.start]
     if prev.spaced and hit.spaced:
         words = between.count(" ") - 1  # the text between two bounded phrases is " ", " w ", " w w "...
