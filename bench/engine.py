@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from bench.mix import realistic_mix
@@ -14,9 +15,29 @@ PASSES = 3
 
 
 def run(count: int = 200_000) -> dict[str, float]:
-    decider = Decider(load_lexicon())
+    lexicon = load_lexicon()
     mix = realistic_mix(count)
     events = [SearchEvent(str(i), q, loc, loc[:2], loc[-2:], 0, "search") for i, (q, loc) in enumerate(mix)]
+    # What the worker does, as it does it: decide and encode with decisions remembered for repeated searches, on
+    # a fresh Decider (cold: the first pass over the mix, every cache empty) and again (warm: the second pass),
+    # with what start-up built frozen out of the collector's full passes (streams/app.py). The best of PASSES
+    # fresh pipelines.
+    figures: dict[str, float] = {}
+    for _ in range(PASSES):
+        remembered = Remembered(Decider(lexicon))
+        gc.collect()
+        gc.freeze()
+        for label in ("cold", "warm"):
+            hits, lookups = remembered.hits, remembered.lookups
+            started_cpu = time.process_time()
+            for e in events:
+                remembered.decide(e, 0)
+            rate = count / (time.process_time() - started_cpu)
+            figures[f"{label}_per_second"] = max(rate, figures.get(f"{label}_per_second", 0.0))
+            figures[f"{label}_hit_rate"] = (remembered.hits - hits) / (remembered.lookups - lookups)
+        gc.unfreeze()
+        del remembered
+    decider = Decider(lexicon)
     for e in events[:5000]:  # warm caches
         decider.decide(e, 0)
     match = decider.matcher.match
@@ -39,17 +60,6 @@ def run(count: int = 200_000) -> dict[str, float]:
         costs.append(clock() - t0)
     costs.sort()
     pick = lambda q: costs[min(len(costs) - 1, int(len(costs) * q))] / 1000  # noqa: E731
-    # Decide and encode, as the pipeline does: with decisions remembered for repeated searches, on a fresh
-    # Decider (cold: the first pass over the mix, every cache empty) and again (warm: the second pass).
-    remembered = Remembered(Decider(decider.lexicon))
-    figures: dict[str, float] = {}
-    for label in ("cold", "warm"):
-        hits, lookups = remembered.hits, remembered.lookups
-        started_cpu = time.process_time()
-        for e in events:
-            remembered.decide(e, 0)
-        figures[f"{label}_per_second"] = count / (time.process_time() - started_cpu)
-        figures[f"{label}_hit_rate"] = (remembered.hits - hits) / (remembered.lookups - lookups)
     return {**figures, "searches": count, "passes": PASSES, "searches_per_second": count / elapsed_cpu,
             "searches_per_wall_second": count / elapsed, "p50_us": pick(0.5), "p99_us": pick(0.99),
             "p999_us": pick(0.999), "mean_us": sum(costs) / len(costs) / 1000}
