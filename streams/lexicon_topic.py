@@ -341,14 +341,14 @@ class LexiconFollower:
             await self.live.pacer.run(dispose, old)
 
 
-def _build(published: Published, at: str, recent: list[str]) -> Decider:
+def _build(published: Published, at: str, recent: list[tuple[str, str | None]]) -> Decider:
     """The lexicon (checked whole by `vet` already) and its matcher, built before any search sees them, and
     warmed with the recent searches (held in memory only), so the first batches after the swap do not all miss
     its memo."""
     decider = Decider(published.compile(at, validate=False))
-    for query in recent:
+    for query, language in recent:
         pace()
-        decider.matcher.match(query)
+        decider.matcher.match(query, language)
     gc.freeze()  # what it built joins what start-up built, out of the collector's full passes (streams/app.py)
     return decider
 

@@ -57,7 +57,7 @@ class Decider:
         self._directories = tuple(r for r in lexicon.resources.values() if r.role == "crisis_directory")
 
     def decide(self, event: SearchEvent, now_ms: int) -> Decision:
-        matches = self.matcher.match(event.query)
+        matches = self.matcher.match(event.query, event.language)
         return self.decision(event, matches, now_ms)
 
     def decision(self, event: SearchEvent, matches: list[Match], now_ms: int) -> Decision:

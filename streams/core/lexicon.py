@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from streams.core.resources import Resource
 from streams.core.vocabulary import CONTACT_KINDS, Tier
 
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[2] / "lexicon"
+_GUARD_LANGUAGE = re.compile(r"[a-z]{2,3}")
+EVERY_LANGUAGE = frozenset({"*"})  # a typo-guard word of the manifest, or of a line that names no language
 # What the loader reads of a lexicon or overlay folder (and what a published version carries).
 LEXICON_FILES = ("manifest.json", "overlay.json", "conditions/*.json", "patterns/*.json", "resources/*.json",
                  "typo-guard.txt", "common-words.txt")
@@ -66,7 +69,7 @@ class Lexicon:
     version: str
     conditions: dict[str, Condition]
     resources: dict[str, Resource]
-    typo_guard: frozenset[str]
+    typo_guard: Mapping[str, frozenset[str]]  # word -> the languages it is a common word of; EVERY_LANGUAGE
     patterns: PatternSet = EMPTY
     common_words: Mapping[str, float] = field(default_factory=dict)  # word -> Zipf (ops/lexicon/typo_guard.py)
     base_version: str = ""  # the base lexicon's own version; `version` adds the overlay's, if any
@@ -265,8 +268,16 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
     origin: dict[str, str] = {}
     _read_resources(base, digest, resources, origin, validate)
 
-    guard = set(manifest.get("typo_guard", ()))
-    guard.update(line for _, line in paced(_lines(base, "typo-guard.txt", digest)))
+    guard = {normalize.fold(w): EVERY_LANGUAGE for w in manifest.get("typo_guard", ())}
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    for number, line in paced(_lines(base, "typo-guard.txt", digest)):
+        word, _, languages = line.partition(" ")  # "<word> <language>,<language>"; a bare word: every language
+        word, these = normalize.fold(word), frozenset(languages.split(",")) if languages else EVERY_LANGUAGE
+        if not all(_GUARD_LANGUAGE.fullmatch(lang) for lang in these - EVERY_LANGUAGE):
+            raise LexiconError(base.where("typo-guard.txt"), f"line {number}", "not '<word> <language>,...' "
+                               "(languages as ISO 639 codes): regenerate it with ops/lexicon/typo_guard.py")
+        these = guard[word] | these if word in guard else these
+        guard[word] = shared.setdefault(these, these)  # a few hundred distinct sets among 26,000 words
     common: dict[str, float] = {}
     for number, line in paced(_lines(base, "common-words.txt", digest)):
         word, _, zipf = line.rpartition(" ")
@@ -283,7 +294,7 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,
-        typo_guard=frozenset(normalize.fold(w) for w in paced(guard)),
+        typo_guard=MappingProxyType(guard),
         patterns=patterns,
         common_words=MappingProxyType(common),
         base_version=base_version,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypedDict
 
@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA
 
 from streams.core import normalize
 from streams.core.build import automata, pace, paced, scan
-from streams.core.lexicon import Condition, Lexicon
+from streams.core.lexicon import EVERY_LANGUAGE, Condition, Lexicon
 from streams.core.patterns import PatternMatcher
 from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
 
@@ -34,6 +34,7 @@ MAX_READINGS = 8
 HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whole tag ("#romania" is not "mania")
 
 PATTERN_SCORE = 0.9  # a composition of lexicon words, not one of its phrases
+_LEGACY_CODES = {"iw": "he", "in": "id", "tl": "fil"}  # locales still written with them (Java's, Android's)
 KIND_SCORE: dict[MatchKind, float] = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
 
 
@@ -42,6 +43,7 @@ class Fix(NamedTuple):
     kind: MatchKind  # typo | coded (stretched letters)
     score: float
     phrase_only: bool  # a short word: may complete a phrase, never match alone
+    guarded: frozenset[str] = frozenset()  # the languages it is a common word of (the typo guard): not read there
 
 
 _UNKNOWN = Fix((), "typo", 0.0, False)  # a cache miss: stands for "not looked up yet", never applied
@@ -113,8 +115,14 @@ class Matcher:
         self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
         pace()
         self._corrections_cache: dict[str, Fix | None] = {}
-        self._match_cache: dict[str, tuple[Match, ...]] = {}
-        self._guard = lexicon.typo_guard if guard else frozenset()
+        self._match_cache: dict[tuple[str, str | None], tuple[Match, ...]] = {}
+        self._guard: Mapping[str, frozenset[str]] = lexicon.typo_guard if guard else {}
+        # The guard a searcher's language reads: its own common words, English's (searched in every market) and
+        # those guarded everywhere. A language the guard has no list for reads the guard of every language.
+        self._shields: dict[str | None, frozenset[str]] = {
+            lang: frozenset({lang, "en"}) | EVERY_LANGUAGE
+            for lang in {lang for languages in self._guard.values() for lang in languages}}
+        self._shields.update({old: self._shields[new] for old, new in _LEGACY_CODES.items() if new in self._shields})
         self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
         # An overlay's never-intercept phrases: spaced ones by their first word, unspaced ones as substrings.
         never: dict[str, list[tuple[str, ...]]] = {}
@@ -127,21 +135,25 @@ class Matcher:
 
     # -- the per-search path -------------------------------------------------------------------------------
 
-    def match(self, query: str) -> list[Match]:
-        """The conditions a search is about, most urgent first (memoized: the same search, the same answer)."""
-        cached = self._match_cache.get(query)
+    def match(self, query: str, language: str | None = None) -> list[Match]:
+        """The conditions a search is about, most urgent first (memoized: the same search, the same answer).
+        `language` is the searcher's (their locale's): a correction never reads a common word of it as a typo;
+        None, or one the typo guard has no list for, reads the guard of every language."""
+        key = (query, language if language in self._shields else None)
+        cached = self._match_cache.get(key)
         if cached is None:
             if len(self._match_cache) >= MATCH_CACHE_SIZE:
                 self._match_cache.clear()
-            cached = self._match_cache[query] = tuple(self._match(query))
+            cached = self._match_cache[key] = tuple(self._match(query, self._shields.get(language)))
         return list(cached)
 
-    def recent_queries(self, most: int) -> list[str]:
-        """The `most` searches memoized last (to warm the next version's matcher; they never leave the worker)."""
+    def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
+        """The `most` searches memoized last, with their language (to warm the next version's matcher; they never
+        leave the worker)."""
         cache = self._match_cache
         return list(itertools.islice(reversed(cache), min(most, len(cache))))
 
-    def _match(self, query: str) -> list[Match]:
+    def _match(self, query: str, shield: frozenset[str] | None) -> list[Match]:
         folded = normalize.fold(query)
         tokens = normalize.words(folded)
         if (self._never or self._never_unspaced) and self._never_intercepted(folded, tokens):
@@ -167,7 +179,7 @@ class Matcher:
             fix = cache.get(token, _UNKNOWN)
             if fix is _UNKNOWN:
                 fix = self._remember(token)
-            if fix is not None:
+            if fix is not None and not _guarded(fix, shield):
                 fixes.append((i, fix))
         if hits:
             self._settle(hits, " " + " ".join(tokens) + " ", None, found, None)
@@ -186,7 +198,7 @@ class Matcher:
         if coded is not None:
             self._scan(self._phrases, normalize.words(coded), "coded", found)
         if gates or (found and not found.keys().isdisjoint(self._patterns.exclusions)):
-            self._scan_patterns(tokens, gates, found)
+            self._scan_patterns(tokens, gates, found, shield)
         if not found:
             return []
         return sorted(found.values(), key=lambda m: (-TIER_RANK[m.tier], -m.score, m.condition))
@@ -200,7 +212,8 @@ class Matcher:
                     return True
         return any(phrase in folded for phrase in self._never_unspaced)
 
-    def _scan_patterns(self, tokens: list[str], gates: list[str], found: dict[str, Match]) -> None:
+    def _scan_patterns(self, tokens: list[str], gates: list[str], found: dict[str, Match],
+                       shield: frozenset[str] | None) -> None:
         """Compositional patterns. A matched look-alike pattern cancels its condition within its own span: the
         rest of the search is matched again, and the condition stands if it matches there."""
         matched, cancelled = self._patterns.match(tokens, gates, found.keys())
@@ -214,7 +227,7 @@ class Matcher:
             found.pop(cond, None)
             if rest.strip() and rest.strip() != " ".join(tokens):
                 if rest not in matched_again:
-                    matched_again[rest] = self._match(rest)
+                    matched_again[rest] = self._match(rest, shield)
                 again = next((m for m in matched_again[rest] if m.condition == cond), None)
                 if again is not None:
                     found[cond] = again
@@ -307,26 +320,28 @@ class Matcher:
                 if squeezed in self._vocabulary:
                     return Fix((squeezed,), "coded", KIND_SCORE["coded"], False)
             token = _STRETCH.sub(r"\1\1", token)
-        if len(token) > TYPO_MAX_LENGTH or token in self._guard or _UNSPACED.search(token):
+        if len(token) > TYPO_MAX_LENGTH or _UNSPACED.search(token):
             return None
         nearest = self._nearest(token)
         if not nearest:
             return None
         phrase_only = len(token) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH
-        return Fix(nearest, "typo", 1.0 - 1.0 / max(len(token), *map(len, nearest)), phrase_only)
+        return Fix(nearest, "typo", 1.0 - 1.0 / max(len(token), *map(len, nearest)), phrase_only,
+                   self._guard.get(token, frozenset()))
 
     def _misspelled(self, word: str) -> Fix | None:
         """A term word that is no term alone, no common word of any language, and one edit from a one-word term:
         a misspelling a lexicon writer kept inside a phrase ("sucide kaise kare"), read as that term where it
         stands alone ("sucide")."""
-        if (word in self._phrases.one_word or word in self.lexicon.common_words or word in self._guard
+        if (word in self._phrases.one_word or word in self.lexicon.common_words
                 or word in self._lookalike_words):  # "отряд самоубийц" (Suicide Squad) is not a misspelling
             return None
         nearest = tuple(w for w in self._nearest(word) if w != word and w in self._phrases.one_word)
         if not nearest:
             return None
         return Fix(nearest, "typo", 1.0 - 1.0 / max(len(word), *map(len, nearest)),
-                   len(word) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH)
+                   len(word) < TYPO_MIN_LENGTH or min(map(len, nearest)) < TYPO_MIN_LENGTH,
+                   self._guard.get(word, frozenset()))
 
     def _nearest(self, token: str) -> tuple[str, ...]:
         """The vocabulary words one edit (OSA: insert, delete, substitute, swap) away."""
@@ -348,10 +363,17 @@ class Matcher:
                 near.append(candidate)
         return tuple(near)
 
-    def would_correct(self, word: str) -> bool:
-        """Whether a (folded) word would be read as a typo of a term word: for building the typo guard."""
-        return self._correct(word) is not None
+    def would_correct(self, word: str, language: str | None = None) -> bool:
+        """Whether a (folded) word would be read as a typo of a term word by a searcher of `language` (None: of
+        any language): for building the typo guard."""
+        fix = self._correct(word)
+        return fix is not None and not _guarded(fix, self._shields.get(language))
 
+
+
+def _guarded(fix: Fix, shield: frozenset[str] | None) -> bool:
+    """Whether the typo guard keeps a correction from a searcher reading `shield` (None: every language's)."""
+    return bool(fix.guarded) and (shield is None or not shield.isdisjoint(fix.guarded))
 
 
 def _entries(cond: Condition) -> Iterable[tuple[str, Entry]]:

@@ -143,3 +143,16 @@ def test_a_weekly_timetable_is_read_in_the_operators_time_zone() -> None:
     assert at("2026-12-01T08:00+08:00") and at("2026-12-01T23:59+08:00") and not at("2026-12-01T07:59+08:00")
     assert not at("2026-12-01T17:00+00:00")  # 01:00 the next day in Kuala Lumpur
     assert parse_hours("24/7") is not None and parse_hours(None) is None
+
+
+def test_a_typo_guard_line_with_a_bad_language_is_refused_naming_its_line(tmp_path: Path) -> None:
+    target = tmp_path / "lexicon"
+    shutil.copytree(ROOT / "lexicon", target)
+    guard = target / "typo-guard.txt"
+    lines = guard.read_text(encoding="utf-8").splitlines()
+    first = next(n for n, line in enumerate(lines) if not line.startswith("#"))
+    lines[first] = lines[first].split(" ")[0] + " de,German"
+    guard.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as error:
+        load_lexicon(target)
+    assert "typo-guard.txt" in str(error.value) and f"line {first + 1}" in str(error.value)
