@@ -123,8 +123,12 @@ def register(app: faust.App, signpost: Any) -> None:
         from streams.evaluation import evaluate as run
         from streams.evaluation import load_labeled, render
 
-        report = run(signpost.decider, load_labeled(Path(file)))
-        print(render(report, misses))
+        try:
+            rows = load_labeled(Path(file))
+        except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+            print(f"evaluate: FAILED: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print(render(run(signpost.decider, rows), misses))
 
     @app.command(
         option("--count", type=int, default=3000, help="searches to send"),

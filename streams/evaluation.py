@@ -75,11 +75,11 @@ def load_labeled(path: Path) -> list[Labeled]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        raw: dict[str, Any] = json.loads(line)
         try:
+            raw: dict[str, Any] = json.loads(line)
             rows.append(Labeled(**raw))
-        except TypeError as exc:
-            raise ValueError(f"{path}:{number}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}:{number}: not a labelled row ({exc})") from None
     return rows
 
 

@@ -127,3 +127,11 @@ def test_every_trigger_of_duckduckgos_helpline_answer_is_decided_crisis(decider:
 def test_duckduckgos_negative_case_is_not_intercepted(decider: Decider) -> None:
     [negative] = [r for r in _duckduckgo() if not r["tier"]]
     assert decider.matcher.match(str(negative["query"])) == []
+
+
+@pytest.mark.parametrize("line", ['{"query": "i want to die"', '{"query": "i want to die", "locale": "en-US"}'])
+def test_a_file_that_is_not_labelled_rows_is_refused_naming_its_line(line: str, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(next(EVAL.joinpath("queries.jsonl").open(encoding="utf-8")) + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rows\.jsonl:2: not a labelled row"):
+        load_labeled(rows)
