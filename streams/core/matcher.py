@@ -21,7 +21,7 @@ from rapidfuzz.distance import OSA
 from streams.core import normalize
 from streams.core.build import automata, pace, paced, scan
 from streams.core.lexicon import EVERY_LANGUAGE, Condition, Lexicon
-from streams.core.patterns import PatternMatcher
+from streams.core.patterns import BREAK, PatternMatcher
 from streams.core.vocabulary import TIER_RANK, MatchKind, Tier
 
 _UNSPACED = normalize.UNSPACED
@@ -225,12 +225,15 @@ class Matcher:
         matched_again: dict[str, list[Match]] = {}  # two conditions cancelled by one span: one match again
         for cond, rest in cancelled.items():
             found.pop(cond, None)
-            if rest.strip() and rest.strip() != " ".join(tokens):
-                if rest not in matched_again:
-                    matched_again[rest] = self._match(rest, shield)
-                again = next((m for m in matched_again[rest] if m.condition == cond), None)
-                if again is not None:
-                    found[cond] = again
+            # the words either side of a look-alike are matched apart: "κόπηκα στο ξύρισμα με ξυράφι" (cut
+            # shaving with a razor) holds no "κόπηκα ... ξυράφι" once "ξύρισμα" is a look-alike's
+            for part in rest.split(BREAK):
+                if part.strip() and part.strip() != " ".join(tokens):
+                    if part not in matched_again:
+                        matched_again[part] = self._match(part, shield)
+                    again = next((m for m in matched_again[part] if m.condition == cond), None)
+                    if again is not None and (cond not in found or again.score > found[cond].score):
+                        found[cond] = again
 
     def _scan(self, phrases: PhraseIndex, tokens: list[str], kind: MatchKind | None,
               found: dict[str, Match], score: float | None = None, phrase_only: set[int] | None = None) -> None:

@@ -212,7 +212,7 @@ class PatternMatcher:
                 used = _walk(pattern.steps, 0, None, False, hits, text, hits.get(pattern.steps[0].word_class, []))
                 if used is not None:
                     rest = cancelled.get(pattern.condition, text)
-                    cancelled[pattern.condition] = rest[:used[0].start] + " " * (used[-1].end - used[0].start) \
+                    cancelled[pattern.condition] = rest[:used[0].start] + BREAK * (used[-1].end - used[0].start) \
                         + rest[used[-1].end:]
         return positives, cancelled
 
@@ -237,6 +237,7 @@ class PatternMatcher:
         return [hit[2:] for hit in found]
 
 
+BREAK = "\n"  # what a look-alike's span is blanked with: the words either side of it are matched apart
 RARE_ZIPF = 1.0  # what a word outside the common-word list counts as (Zipf 1: about once in 100 million words)
 
 

@@ -108,6 +108,22 @@ def test_a_look_alike_stays_within_one_clause(matcher: Matcher) -> None:
     assert "suicide" in {m.condition for m in matcher.match("ich will nicht mehr so leben ich will sterben")}
 
 
+def test_the_words_either_side_of_a_look_alike_are_matched_apart(tmp_path: Path) -> None:
+    spec = {"language": "en",
+            "classes": {"cut": ["cut myself"], "blade": ["razor"], "shaving": ["shaving"]},
+            "patterns": [{"id": "en-t-cut", "condition": "self_harm", "sequence": ["cut", "*", "blade"], "why": "t"},
+                         {"id": "en-t-shaving", "condition": "self_harm", "exclude": True, "sequence": ["shaving"],
+                          "why": "an accident"}]}
+    matcher = Matcher(lexicon_with(tmp_path, spec))
+
+    def harm(query: str) -> bool:
+        return "self_harm" in {m.condition for m in matcher.match(query)}
+
+    assert harm("cut myself with a razor")
+    assert not harm("cut myself shaving with a razor"), "the gap reached across the look-alike"
+    assert harm("cut myself shaving then cut myself with a razor"), "the words after it match alone"
+
+
 def test_a_pattern_match_names_the_pattern_and_the_lexicons_words_never_the_search(matcher: Matcher) -> None:
     match = next(m for m in matcher.match("I would RATHER fade to GREY!!") if m.condition == "suicide")
     assert (match.kind, match.tier) == ("pattern", "crisis")
