@@ -38,6 +38,8 @@ def run(count: int = 200_000) -> dict[str, float]:
         gc.unfreeze()
         del remembered
     decider = Decider(lexicon)
+    gc.collect()
+    gc.freeze()  # as the worker freezes what start-up built
     for e in events[:5000]:  # warm caches
         decider.decide(e, 0)
     match = decider.matcher.match
