@@ -52,8 +52,19 @@ def test_false_positive_rate_is_at_most_3_percent(development: Report) -> None:
     assert development.negatives.fpr() <= 0.03
 
 
-def test_heldout_crisis_recall_does_not_regress_below_90_percent(heldout: Report) -> None:
-    assert heldout.by_tier["crisis"].recall() >= 0.90
+# Issue 11's done-when on this set: crisis 0.97 overall and 0.93 in every language with 20 or more crisis rows,
+# support and info 0.92, look-alikes 0.02.
+def test_heldout_crisis_recall_is_at_least_97_percent(heldout: Report) -> None:
+    assert heldout.by_tier["crisis"].recall() >= 0.97
+
+
+def test_heldout_crisis_recall_is_at_least_93_percent_in_every_language_with_20_crisis_rows(
+        heldout: Report) -> None:
+    crisis = Counter(r.lang for r in load_labeled(EVAL / "heldout.jsonl") if r.tier == "crisis")
+    missed = Counter(row.lang for row, _, _ in heldout.misses if row.tier == "crisis")
+    held = {lang: 1 - missed[lang] / n for lang, n in crisis.items() if n >= 20}
+    assert held, "no language has 20 crisis rows: the floor would hold nothing"
+    assert all(recall >= 0.93 for recall in held.values()), held
 
 
 @pytest.mark.parametrize("tier", ["support", "info"])
@@ -61,8 +72,8 @@ def test_heldout_support_and_info_recall_stay_above_92_percent(heldout: Report, 
     assert heldout.by_tier[tier].recall() >= 0.92
 
 
-def test_heldout_false_positive_rate_is_at_most_3_percent(heldout: Report) -> None:
-    assert heldout.negatives.fpr() <= 0.03
+def test_heldout_false_positive_rate_is_at_most_2_percent(heldout: Report) -> None:
+    assert heldout.negatives.fpr() <= 0.02
 
 
 @pytest.fixture(scope="module")
