@@ -139,12 +139,13 @@ class Matcher:
         """The conditions a search is about, most urgent first (memoized: the same search, the same answer).
         `language` is the searcher's (their locale's): a correction never reads a common word of it as a typo;
         None, or one the typo guard has no list for, reads the guard of every language."""
-        key = (query, language if language in self._shields else None)
+        shield = self._shields.get(language)
+        key = (query, None if shield is None else language)
         cached = self._match_cache.get(key)
         if cached is None:
             if len(self._match_cache) >= MATCH_CACHE_SIZE:
                 self._match_cache.clear()
-            cached = self._match_cache[key] = tuple(self._match(query, self._shields.get(language)))
+            cached = self._match_cache[key] = tuple(self._match(query, shield))
         return list(cached)
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
