@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypedDict
@@ -115,7 +116,9 @@ class Matcher:
         self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
         pace()
         self._corrections_cache: dict[str, Fix | None] = {}
-        self._match_cache: dict[tuple[str, str | None], tuple[Match, ...]] = {}
+        # Least recently used searches go first: clearing it whole when full made the most frequent searches miss
+        # again after each clear (the bench mix: 30% of searches missed instead of 40%).
+        self._match_cache: OrderedDict[tuple[str, str | None], tuple[Match, ...]] = OrderedDict()
         self._guard: Mapping[str, frozenset[str]] = lexicon.typo_guard if guard else {}
         # The guard a searcher's language reads: its own common words, English's (searched in every market) and
         # those guarded everywhere. A language the guard has no list for reads the guard of every language.
@@ -141,11 +144,14 @@ class Matcher:
         None, or one the typo guard has no list for, reads the guard of every language."""
         shield = self._shields.get(language)
         key = (query, None if shield is None else language)
-        cached = self._match_cache.get(key)
+        cache = self._match_cache
+        cached = cache.get(key)
         if cached is None:
-            if len(self._match_cache) >= MATCH_CACHE_SIZE:
-                self._match_cache.clear()
-            cached = self._match_cache[key] = tuple(self._match(query, shield))
+            cached = cache[key] = tuple(self._match(query, shield))
+            if len(cache) > MATCH_CACHE_SIZE:
+                cache.popitem(last=False)  # the least recently used
+        else:
+            cache.move_to_end(key)
         return list(cached)
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
