@@ -9,10 +9,11 @@ A rollback (`signpost lexicon publish --version V`) publishes V's record again, 
 
 A worker never compiles on the per-search path. A new record is first decoded and compiled whole in a process of
 its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding and the JSON Schema checks
-hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it
-is refused. The worker then builds it again, without the schema checks, in a thread that runs only in the short
-slices the decision loop gives it when no search is waiting (`Pacer`; the build's steps are small,
-streams/core/build.py), and hands it to `LiveLexicon`.
+hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it is refused.
+That process runs at the lowest priority (niceness 19): on a busy machine it takes only the CPU that the worker,
+its broker and its clients leave. The worker then builds it again, without the schema checks, in a thread that
+runs only in the short slices the decision loop gives it when no search is waiting (`Pacer`; the build's steps
+are small, streams/core/build.py), and hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
 offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
@@ -45,6 +46,7 @@ FORMAT = 1
 # The topic's max.message.bytes (set when it is created) and the clients' limits. The lexicon is about 3.4 MB of
 # text and 0.9 MB compressed: Kafka's default of 1 MB would be a cliff a few terms away.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+VET_NICENESS = 19  # the checking process's niceness: the lowest priority
 WARM_QUERIES = 5000  # the live matcher's most recent searches, matched by the new one before it takes over
 
 
@@ -353,10 +355,14 @@ def _build(published: Published, at: str, recent: list[tuple[str, str | None]]) 
     return decider
 
 
+# The checking process lowers its own priority before its imports: it uses only the CPU that searches leave.
+_VET_CHILD = f"import os, runpy; os.nice({VET_NICENESS}); runpy.run_module({__name__!r}, run_name='__main__')"
+
+
 async def vet(value: bytes | None, offset: int, at: str) -> Published:
     """A record decoded and compiled whole in a process of its own (`python -m streams.lexicon_topic`): its
     files, with no JSON to parse here, or LexiconError naming the file and entry."""
-    child = await asyncio.create_subprocess_exec(sys.executable, "-m", __name__, at, str(offset),
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", _VET_CHILD, at, str(offset),
                                                  stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     out, _ = await child.communicate(value or b"")
     header_ends = out.find(b"\n")
