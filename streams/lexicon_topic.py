@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.core.build import pace, taking_turns
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
+from streams.core.matcher import Matcher
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -329,25 +330,30 @@ class LexiconFollower:
                 self.metrics.lexicon_published.set(published.published_at_ms / 1000)
                 return
             checked = time.perf_counter()
-            recent = self.live.decider.matcher.recent_queries(WARM_QUERIES)
-            decider = await self.live.pacer.run(_build, published, at, recent)
+            live = self.live.decider.matcher
+            decider = await self.live.pacer.run(_build, published, at, live, live.recent_queries(WARM_QUERIES))
         except LexiconError as exc:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
             return
-        log.info("lexicon version %s (%s) checked in %.1f s and built in %.1f s; it decides from the next batch",
-                 decider.version, at, checked - started, time.perf_counter() - checked)
+        log.info("lexicon version %s (%s) checked in %.1f s and built in %.1f s (%s); it decides from the next "
+                 "batch", decider.version, at, checked - started, time.perf_counter() - checked,
+                 "the live matcher kept: it matches alike" if decider.matcher is live else "a new matcher")
         self.live.offer(decider, published.published_at_ms)
         await self.live.swapped.wait()
         for old in self.live.retired():
             await self.live.pacer.run(dispose, old)
 
 
-def _build(published: Published, at: str, recent: list[tuple[str, str | None]]) -> Decider:
+def _build(published: Published, at: str, live: Matcher, recent: list[tuple[str, str | None]]) -> Decider:
     """The lexicon (checked whole by `vet` already) and its matcher, built before any search sees them, and
     warmed with the recent searches (held in memory only), so the first batches after the swap do not all miss
-    its memo."""
-    decider = Decider(published.compile(at, validate=False))
+    its memo. A version that changes no term, pattern or word list (a number, a URL, opening hours) keeps the
+    live matcher, memo and all: the most urgent edits cost no matcher build."""
+    lexicon = published.compile(at, validate=False)
+    if lexicon.matching_digest == live.lexicon.matching_digest:
+        return Decider(lexicon, live)
+    decider = Decider(lexicon)
     for query, language in recent:
         pace()
         decider.matcher.match(query, language)

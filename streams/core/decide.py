@@ -35,9 +35,12 @@ EMPTY: frozenset[str] = frozenset()
 
 
 class Decider:
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, matcher: Matcher | None = None) -> None:
+        """`matcher`: one built for a lexicon with the same `matching_digest`, shared (it is immutable)."""
+        if matcher is not None and matcher.lexicon.matching_digest != lexicon.matching_digest:
+            raise ValueError("a matcher is shared only between versions that match alike")
         self.lexicon = lexicon
-        self.matcher = Matcher(lexicon)
+        self.matcher = Matcher(lexicon) if matcher is None else matcher
         self.version = lexicon.version
         # Resources with a timetable (not 24/7, not unknown), per country: only these make the order depend on
         # the clock, so only their countries pay for an open-now check, at most once a minute.

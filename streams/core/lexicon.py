@@ -76,6 +76,9 @@ class Lexicon:
     overlay_version: str | None = None  # "<name>@<version>+<digest>" of the deployment overlay
     never_intercept: tuple[str, ...] = ()  # the overlay's phrases, normalized: a search holding one gets no help
     support_page: Resource | None = None  # the overlay's in-app support page: shown with every intercept
+    # A digest of what the matcher reads (terms, patterns, word lists; an overlay whole): two versions with the
+    # same one match every search alike, so a new version that changes only resources keeps the live matcher.
+    matching_digest: str = ""
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
         return self.of_role("crisis_line", country)
@@ -291,6 +294,7 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
                                                               validate)
     _check_resources(base, resources, origin, conditions)
     return Lexicon(
+        matching_digest=_matching_digest(base, manifest, overlay),
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,
@@ -302,6 +306,20 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
         never_intercept=added.never_intercept,
         support_page=added.support_page,
     )
+
+
+MATCHED_FILES = ("conditions/", "patterns/", "typo-guard.txt", "common-words.txt")
+
+
+def _matching_digest(base: LexiconFiles, manifest: dict[str, Any], overlay: LexiconFiles | None) -> str:
+    """What `Lexicon.matching_digest` says: the files the matcher reads, the manifest's typo-guard words, and every
+    file of an overlay (its terms are merged into the conditions)."""
+    digest = hashlib.sha256(json.dumps(manifest.get("typo_guard", [])).encode())
+    for source in (base, overlay) if overlay is not None else (base,):
+        for name in sorted(source.files):
+            if source is overlay or name.startswith(MATCHED_FILES):
+                digest.update(name.encode() + b"\0" + source.files[name] + b"\0")
+    return digest.hexdigest()
 
 
 def _read_resources(source: LexiconFiles, digest: Any, resources: dict[str, Resource], origin: dict[str, str],

@@ -12,8 +12,9 @@ import pytest
 
 from streams.core.build import AUTOMATON_CHARS, automata, pace, scan
 from streams.core.decide import Decider
+from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
-from streams.lexicon_topic import LiveLexicon, Pacer, Published, decode, dispose, encode, from_files, vet
+from streams.lexicon_topic import LiveLexicon, Pacer, Published, _build, decode, dispose, encode, from_files, vet
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from tests.support.worker import ROOT
@@ -147,3 +148,27 @@ def test_automata_are_made_small_and_scanned_as_one(lexicon: Lexicon) -> None:
     assert len(made) > 1 and all(sum(map(len, a.keys())) <= AUTOMATON_CHARS for a in made)
     text = "xkey00017key04999"
     assert [value for _, (_, value) in scan(made, text)] == ["key00017", "key04999"]
+
+
+def test_a_version_that_changes_only_resources_keeps_the_live_matcher_and_one_that_changes_a_term_does_not(
+        lexicon: Lexicon) -> None:
+    files = read_folder(ROOT / "lexicon")
+    live = Decider(lexicon).matcher
+    live.match("i want to die", "en")
+
+    def published(**changed: bytes) -> Published:
+        return Published("next", {**files.files, **changed}, None, 0)
+
+    hours = files.files["resources/crisis_lines.json"].replace(b'"hours": "24/7"', b'"hours": "24 hours"', 1)
+    assert hours != files.files["resources/crisis_lines.json"]
+    kept = _build(published(**{"resources/crisis_lines.json": hours}), "topic@1", live, [])
+    assert kept.matcher is live and kept.version != lexicon.version
+    assert kept.decide(SearchEvent("s", "i want to die", "en-US", "en", "US", 0, "search"), 0)["tier"] == "crisis"
+
+    insomnia = files.files["conditions/insomnia.json"]
+    term = insomnia.replace(b'      "insomnia",', b'      "insomnia", "sleepless nightly",', 1)
+    assert term != insomnia
+    rebuilt = _build(published(**{"conditions/insomnia.json": term}), "topic@2", live, [])
+    assert rebuilt.matcher is not live
+    with pytest.raises(ValueError, match="match alike"):
+        Decider(rebuilt.lexicon, live)
