@@ -44,16 +44,21 @@ DRAIN_TIMEOUT = 60.0  # seconds, after the last send, for the last decisions
 WARMUP_S = 5.0
 KEY_PREFIX = "lat-"  # search ids are KEY_PREFIX and the search's number in the stream
 SWITCH_TAIL_S = 1.0  # after the first decision by the new version, still "around the switch"
+SEND_LINGER_MS = 1  # the sender batches what it sends within a millisecond, as a search frontend's producer would
 
 
 def new_version(scratch: Path) -> tuple[str, bytes]:
-    """A new lexicon version (the repository's with another manifest version), encoded before the stream starts:
-    the harness must not compress 3 MB while it measures."""
+    """A new lexicon version (the repository's with another manifest version and one term more, so the worker
+    builds a new matcher: a version that changes only resources would keep the live one), encoded before the
+    stream starts: the harness must not compress 3 MB while it measures."""
     folder = scratch / "lexicon-next"
     shutil.copytree(DEFAULT_LEXICON_DIR, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["version"] = "9.0.0"
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    condition = json.loads((folder / "conditions" / "insomnia.json").read_text())
+    condition["terms"]["en"].append("sleepless every night")
+    (folder / "conditions" / "insomnia.json").write_text(json.dumps(condition, ensure_ascii=False))
     files = read_folder(folder)
     lexicon = compile_lexicon(files)
     return lexicon.version, encode(from_files(lexicon, files, None, "bench: a publish mid-minute"))
@@ -80,7 +85,8 @@ async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds:
 
 async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seconds: float,
                   switch_to: tuple[str, bytes]) -> dict:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1, max_request_size=MAX_RECORD_BYTES)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=SEND_LINGER_MS, acks=1,
+                                max_request_size=MAX_RECORD_BYTES)
     reader = decisions_reader(bootstrap, settings.decisions_topic)
     await producer.start()
     await reader.start()
@@ -179,7 +185,7 @@ async def floor(bootstrap: str, rate: int, seconds: float) -> dict:
     with scratch_dir() as scratch:
         settings = isolated_settings(bootstrap, "floor", Path(scratch) / "data")
         topics = await create_topics(settings)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=SEND_LINGER_MS, acks=1)
         reader = decisions_reader(bootstrap, settings.events_topic)
         await producer.start()
         await reader.start()
