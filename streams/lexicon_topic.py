@@ -349,11 +349,12 @@ def _build(published: Published, at: str, live: Matcher, recent: list[tuple[str,
     """The lexicon (checked whole by `vet` already) and its matcher, built before any search sees them, and
     warmed with the recent searches (held in memory only), so the first batches after the swap do not all miss
     its memo. A version that changes no term, pattern or word list (a number, a URL, opening hours) keeps the
-    live matcher, memo and all: the most urgent edits cost no matcher build."""
+    live matcher, memo and all: the most urgent edits cost no matcher build; one that changes terms only keeps
+    its patterns (most of a matcher's build)."""
     lexicon = published.compile(at, validate=False)
     if lexicon.matching_digest == live.lexicon.matching_digest:
         return Decider(lexicon, live)
-    decider = Decider(lexicon)
+    decider = Decider(lexicon, Matcher(lexicon, like=live))  # its patterns kept if they are the same
     for query, language in recent:
         pace()
         decider.matcher.match(query, language)

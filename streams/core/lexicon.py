@@ -79,6 +79,7 @@ class Lexicon:
     # A digest of what the matcher reads (terms, patterns, word lists; an overlay whole): two versions with the
     # same one match every search alike, so a new version that changes only resources keeps the live matcher.
     matching_digest: str = ""
+    patterns_digest: str = ""  # ... and of what its patterns read (patterns/, common-words.txt): kept alike too
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
         return self.of_role("crisis_line", country)
@@ -294,7 +295,8 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
                                                               validate)
     _check_resources(base, resources, origin, conditions)
     return Lexicon(
-        matching_digest=_matching_digest(base, manifest, overlay),
+        matching_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), MATCHED_FILES, base, overlay),
+        patterns_digest=_digest(b"", PATTERN_FILES, base),
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,
@@ -309,15 +311,16 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
 
 
 MATCHED_FILES = ("conditions/", "patterns/", "typo-guard.txt", "common-words.txt")
+PATTERN_FILES = ("patterns/", "common-words.txt")
 
 
-def _matching_digest(base: LexiconFiles, manifest: dict[str, Any], overlay: LexiconFiles | None) -> str:
-    """What `Lexicon.matching_digest` says: the files the matcher reads, the manifest's typo-guard words, and every
-    file of an overlay (its terms are merged into the conditions)."""
-    digest = hashlib.sha256(json.dumps(manifest.get("typo_guard", [])).encode())
+def _digest(first: bytes, prefixes: tuple[str, ...], base: LexiconFiles, overlay: LexiconFiles | None = None) -> str:
+    """A digest of `first` and the files whose names start with one of `prefixes`, with every file of an overlay
+    (its terms are merged into the conditions)."""
+    digest = hashlib.sha256(first)
     for source in (base, overlay) if overlay is not None else (base,):
         for name in sorted(source.files):
-            if source is overlay or name.startswith(MATCHED_FILES):
+            if source is overlay or name.startswith(prefixes):
                 digest.update(name.encode() + b"\0" + source.files[name] + b"\0")
     return digest.hexdigest()
 

@@ -81,7 +81,8 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, lexicon: Lexicon, guard: bool = True) -> None:
+    def __init__(self, lexicon: Lexicon, guard: bool = True, like: Matcher | None = None) -> None:
+        """`like`: the live version's matcher, whose patterns are kept if this lexicon's read the same files."""
         self.lexicon = lexicon
         keyed: dict[str, list[Entry]] = {}
         for cond in lexicon.conditions.values():
@@ -126,7 +127,11 @@ class Matcher:
             lang: frozenset({lang, "en"}) | EVERY_LANGUAGE
             for lang in {lang for languages in self._guard.values() for lang in languages}}
         self._shields.update({old: self._shields[new] for old, new in _LEGACY_CODES.items() if new in self._shields})
-        self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
+        self._patterns: PatternMatcher
+        if like is not None and like.lexicon.patterns_digest == lexicon.patterns_digest:
+            self._patterns = like._patterns  # immutable: shared
+        else:
+            self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
         # An overlay's never-intercept phrases: spaced ones by their first word, unspaced ones as substrings.
         never: dict[str, list[tuple[str, ...]]] = {}
         for phrase in lexicon.never_intercept:

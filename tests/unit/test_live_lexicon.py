@@ -150,7 +150,7 @@ def test_automata_are_made_small_and_scanned_as_one(lexicon: Lexicon) -> None:
     assert [value for _, (_, value) in scan(made, text)] == ["key00017", "key04999"]
 
 
-def test_a_version_that_changes_only_resources_keeps_the_live_matcher_and_one_that_changes_a_term_does_not(
+def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
         lexicon: Lexicon) -> None:
     files = read_folder(ROOT / "lexicon")
     live = Decider(lexicon).matcher
@@ -169,6 +169,13 @@ def test_a_version_that_changes_only_resources_keeps_the_live_matcher_and_one_th
     term = insomnia.replace(b'      "insomnia",', b'      "insomnia", "sleepless nightly",', 1)
     assert term != insomnia
     rebuilt = _build(published(**{"conditions/insomnia.json": term}), "topic@2", live, [])
-    assert rebuilt.matcher is not live
+    assert rebuilt.matcher is not live and rebuilt.matcher._patterns is live._patterns, "terms only: patterns kept"
+    assert rebuilt.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
+
+    english = files.files["patterns/en.json"]
+    pattern = english.replace(b'"sequence": [', b'"why": "edited", "sequence": [', 1)
+    assert pattern != english
+    assert _build(published(**{"patterns/en.json": pattern}), "topic@3", live, []).matcher._patterns \
+        is not live._patterns
     with pytest.raises(ValueError, match="match alike"):
         Decider(rebuilt.lexicon, live)
