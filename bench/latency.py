@@ -48,9 +48,10 @@ SEND_LINGER_MS = 1  # the sender batches what it sends within a millisecond, as 
 
 
 def new_version(scratch: Path) -> tuple[str, bytes]:
-    """A new lexicon version (the repository's with another manifest version and one term more, so the worker
-    builds a new matcher: a version that changes only resources would keep the live one), encoded before the
-    stream starts: the harness must not compress 3 MB while it measures."""
+    """A new lexicon version (the repository's with another manifest version, one term and one class phrase more:
+    the worker builds a whole new matcher, the dearest switch; a version that changes only resources keeps the
+    live matcher, one that changes only terms its patterns), encoded before the stream starts: the harness must
+    not compress 3 MB while it measures."""
     folder = scratch / "lexicon-next"
     shutil.copytree(DEFAULT_LEXICON_DIR, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -59,6 +60,9 @@ def new_version(scratch: Path) -> tuple[str, bytes]:
     condition = json.loads((folder / "conditions" / "insomnia.json").read_text())
     condition["terms"]["en"].append("sleepless every night")
     (folder / "conditions" / "insomnia.json").write_text(json.dumps(condition, ensure_ascii=False))
+    patterns = json.loads((folder / "patterns" / "en.json").read_text())
+    patterns["classes"]["want"].append("so badly want to")
+    (folder / "patterns" / "en.json").write_text(json.dumps(patterns, ensure_ascii=False))
     files = read_folder(folder)
     lexicon = compile_lexicon(files)
     return lexicon.version, encode(from_files(lexicon, files, None, "bench: a publish mid-minute"))
