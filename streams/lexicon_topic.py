@@ -338,9 +338,11 @@ class LexiconFollower:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
             return
+        kept = decider.matcher is live
+        del live  # else this frame would hold the old matcher past `dispose`, to be freed in one cascade
         log.info("lexicon version %s (%s) checked in %.1f s and built in %.1f s (%s); it decides from the next "
                  "batch", decider.version, at, checked - started, time.perf_counter() - checked,
-                 "the live matcher kept: it matches alike" if decider.matcher is live else "a new matcher")
+                 "the live matcher kept: it matches alike" if kept else "a new matcher")
         self.live.offer(decider, published.published_at_ms)
         await self.live.swapped.wait()
         for old in self.live.retired():

@@ -160,7 +160,7 @@ class Matcher:
         return list(cached)
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
-        """The `most` searches memoized last, with their language (to warm the next version's matcher; they never
+        """The `most` searches used last, with their language (to warm the next version's matcher; they never
         leave the worker)."""
         cache = self._match_cache
         return list(itertools.islice(reversed(cache), min(most, len(cache))))
