@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -172,10 +173,11 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     assert rebuilt.matcher is not live and rebuilt.matcher._patterns is live._patterns, "terms only: patterns kept"
     assert rebuilt.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
 
-    english = files.files["patterns/en.json"]
-    pattern = english.replace(b'"sequence": [', b'"why": "edited", "sequence": [', 1)
-    assert pattern != english
-    assert _build(published(**{"patterns/en.json": pattern}), "topic@3", live, []).matcher._patterns \
-        is not live._patterns
+    english = json.loads(files.files["patterns/en.json"])
+    english["classes"]["want"].append("zorblax to")  # a wanting form no lexicon has
+    edited = _build(published(**{"patterns/en.json": json.dumps(english).encode()}), "topic@3", live, [])
+    assert edited.matcher._patterns is not live._patterns, "a pattern edit: patterns built anew"
+    assert not live.match("i zorblax to die", "en")
+    assert edited.matcher.match("i zorblax to die", "en")[0].condition == "suicide"
     with pytest.raises(ValueError, match="match alike"):
         Decider(rebuilt.lexicon, live)
