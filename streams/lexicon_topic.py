@@ -7,13 +7,15 @@ The topic has one partition and is compacted: compaction keeps the newest record
 ever published stays on the topic, and their order is total. The live version is the newest record that compiles.
 A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
 
-A worker never compiles on the per-search path. A new record is first decoded and compiled whole in a process of
-its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding and the JSON Schema checks
-hold the interpreter lock for tens of milliseconds at a time), which sends back its files or why it is refused.
-That process runs at a low priority (niceness 10): on a busy machine it takes mostly the CPU that the worker,
-its broker and its clients leave. The worker then builds it again, without the schema checks, in a thread that
-runs only in the short slices the decision loop gives it when no search is waiting (`Pacer`; the build's steps
-are small, streams/core/build.py), and hands it to `LiveLexicon`.
+A worker never compiles on the per-search path. A new record is decoded, compiled whole and built in a process
+of its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding, the JSON Schema checks and
+the matcher's build hold the interpreter lock for a second or more), which sends back the built lexicon and
+matcher, pickled, or why it is refused. That process runs at a low priority (niceness 10): on a busy machine it
+takes mostly the CPU that the worker, its broker and its clients leave. The worker then unpickles the build in a
+thread that runs only in the short slices the decision loop gives it (`Pacer`; the unpickler's steps are small,
+streams/core/build.py `taken`): about a fifth of the CPU that building it would take. A version that changes no
+term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns. The
+worker then hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
 offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
@@ -30,15 +32,16 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.core.build import pace, taking_turns
+from streams.core.build import Kept, handed, pace, taken, taking_turns
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
 from streams.core.matcher import Matcher
+from streams.core.patterns import PatternMatcher
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -325,43 +328,66 @@ class LexiconFollower:
     async def consider(self, record: Any) -> None:
         at = where(record.topic, record.offset)
         started = time.perf_counter()
-        log.info("lexicon record %s: checking it", at)
+        log.info("lexicon record %s: checking and building it", at)
         try:
-            published = await vet(record.value, record.offset, at)
-            if published.version == self.live.decider.version:  # republished as it is: only its time is new
-                self.metrics.lexicon_published.set(published.published_at_ms / 1000)
+            live = self.live.decider.matcher
+            vetted = await vet(record.value, record.offset, at, live.lexicon)
+            if vetted.version == self.live.decider.version:  # republished as it is: only its time is new
+                self.metrics.lexicon_published.set(vetted.published_at_ms / 1000)
                 return
             checked = time.perf_counter()
-            live = self.live.decider.matcher
-            decider = await self.live.pacer.run(_build, published, at, live, live.recent_queries(WARM_QUERIES))
+            decider = await self.live.pacer.run(_build, vetted.built, live, live.recent_queries(WARM_QUERIES))
         except LexiconError as exc:
             self.metrics.lexicon_refused.inc()
             log_refused(record, exc)
             return
         kept = decider.matcher is live
         del live  # else this frame would hold the old matcher past `dispose`, to be freed in one cascade
-        log.info("lexicon version %s (%s) checked in %.1f s and built in %.1f s (%s); it decides from the next "
-                 "batch", decider.version, at, checked - started, time.perf_counter() - checked,
+        log.info("lexicon version %s (%s) checked and built in %.1f s and taken in %.1f s (%s); it decides from the "
+                 "next batch", decider.version, at, checked - started, time.perf_counter() - checked,
                  "the live matcher kept: it matches alike" if kept else "a new matcher")
-        self.live.offer(decider, published.published_at_ms)
+        self.live.offer(decider, vetted.published_at_ms)
         await self.live.swapped.wait()
         for old in self.live.retired():
             await self.live.pacer.run(dispose, old)
 
 
-def _build(published: Published, at: str, live: Matcher, recent: list[tuple[str, str | None]]) -> Decider:
-    """The lexicon (checked whole by `vet` already) and its matcher, built before any search sees them, and
-    warmed with the recent searches (held in memory only), so the first batches after the swap do not all miss
-    its memo. A version that changes no term, pattern or word list (a number, a URL, opening hours) keeps the
-    live matcher, memo and all: the most urgent edits cost no matcher build; one that changes terms only keeps
-    its patterns (most of a matcher's build)."""
-    lexicon = published.compile(at, validate=False)
-    if lexicon.matching_digest == live.lexicon.matching_digest:
-        return Decider(lexicon, live)
-    decider = Decider(lexicon, Matcher(lexicon, like=live))  # its patterns kept if they are the same
+class Vetted(NamedTuple):
+    """A record the checking process accepted: its version, and its lexicon and matcher built (`handed`)."""
+
+    version: str
+    published_at_ms: int
+    built: bytes
+
+
+_LIVE_PATTERNS = "the live patterns"
+
+
+def _handover(published: Published, at: str, live_matching: str, live_patterns: str) -> bytes:
+    """The checking process's build of a record it accepted: its lexicon, and its matcher unless the live one
+    matches alike (a version that changes no term, pattern or word list: a number, a URL, opening hours, the most
+    urgent edits); a matcher that keeps the live patterns (a version that changes terms only) names them."""
+    lexicon = published.compile(at)
+    matcher = None
+    if lexicon.matching_digest != live_matching:
+        kept = lexicon.patterns_digest == live_patterns
+        matcher = Matcher(lexicon, patterns=cast(PatternMatcher, Kept(_LIVE_PATTERNS)) if kept else None)
+    return handed((lexicon, matcher))
+
+
+def _build(built: bytes, live: Matcher, recent: list[tuple[str, str | None]]) -> Decider:
+    """A version built by the checking process, taken before any search sees it (`taken`, in turns), and its
+    matcher warmed with the recent searches (held in memory only), so the first batches after the swap do not all
+    miss its memo."""
+    lexicon, matcher = taken(built, {_LIVE_PATTERNS: live.patterns})
+    if matcher is None:
+        return Decider(lexicon, live)  # it refuses a live matcher that does not match alike
+    if matcher.patterns is live.patterns and lexicon.patterns_digest != live.lexicon.patterns_digest:
+        raise ValueError("patterns are kept only between versions whose patterns read the same files")
+    decider = Decider(lexicon, matcher)
     for query, language in recent:
         pace()
-        decider.matcher.match(query, language)
+        matcher.match(query, language)
     gc.freeze()  # what it built joins what start-up built, out of the collector's full passes (streams/app.py)
     return decider
 
@@ -370,11 +396,13 @@ def _build(published: Published, at: str, live: Matcher, recent: list[tuple[str,
 _VET_CHILD = f"import os, runpy; os.nice({VET_NICENESS}); runpy.run_module({__name__!r}, run_name='__main__')"
 
 
-async def vet(value: bytes | None, offset: int, at: str) -> Published:
-    """A record decoded and compiled whole in a process of its own (`python -m streams.lexicon_topic`): its
-    files, with no JSON to parse here, or LexiconError naming the file and entry."""
-    child = await asyncio.create_subprocess_exec(sys.executable, "-c", _VET_CHILD, at, str(offset),
-                                                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+async def vet(value: bytes | None, offset: int, at: str, live: Lexicon) -> Vetted:
+    """A record decoded, compiled whole and built in a process of its own (`python -m streams.lexicon_topic`),
+    against the `live` lexicon (what of its matcher the new version may keep), or LexiconError naming the file and
+    entry."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _VET_CHILD, at, str(offset), live.matching_digest, live.patterns_digest,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     out, _ = await child.communicate(value or b"")
     header_ends = out.find(b"\n")
     if child.returncode != 0 or header_ends < 0:
@@ -382,41 +410,23 @@ async def vet(value: bytes | None, offset: int, at: str) -> Published:
     header = orjson.loads(out[:header_ends])
     if "refused" in header:
         raise LexiconError(*header["refused"])
-    at_byte = header_ends + 1
-
-    def files(sizes: list[tuple[str, int]]) -> dict[str, bytes]:
-        nonlocal at_byte
-        found = {}
-        for name, size in sizes:
-            found[name] = out[at_byte:at_byte + size]
-            at_byte += size
-        return found
-
-    return Published(header["version"], files(header["base"]), None if header["overlay"] is None else
-                     files(header["overlay"]), header["published_at_ms"], header["reason"], header["forced"],
-                     offset)
+    return Vetted(header["version"], header["published_at_ms"], out[header_ends + 1:])
 
 
-def _vet_main(at: str, offset: int) -> None:
+def _vet_main(at: str, offset: int, live_matching: str, live_patterns: str) -> None:
     """The checking process: a record's value on stdin; on stdout, a JSON line (`{"refused": [file, entry,
-    problem]}`, or the version with its files' names and sizes), then those files' bytes."""
+    problem]}`, or the version and when it was published), then its build (`_handover`). Its collector is off: it
+    ends once it has built."""
+    gc.disable()
     try:
         published = decode(sys.stdin.buffer.read(), offset, at)
-        published.compile(at)
+        built = _handover(published, at, live_matching, live_patterns)
     except LexiconError as exc:
         sys.stdout.buffer.write(orjson.dumps({"refused": [str(exc.file), exc.entry, exc.problem]}) + b"\n")
         return
-
-    def sizes(files: dict[str, bytes]) -> list[tuple[str, int]]:
-        return [(name, len(data)) for name, data in files.items()]
-
-    header = {"version": published.version, "published_at_ms": published.published_at_ms,
-              "reason": published.reason, "forced": published.forced, "base": sizes(published.base),
-              "overlay": None if published.overlay is None else sizes(published.overlay)}
+    header = {"version": published.version, "published_at_ms": published.published_at_ms}
     sys.stdout.buffer.write(orjson.dumps(header) + b"\n")
-    for files in (published.base, published.overlay or {}):
-        for data in files.values():
-            sys.stdout.buffer.write(data)
+    sys.stdout.buffer.write(built)
 
 
 _OURS = "streams."
@@ -460,4 +470,4 @@ def dispose(root: Any) -> None:
 
 
 if __name__ == "__main__":
-    _vet_main(sys.argv[1], int(sys.argv[2]))
+    _vet_main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])

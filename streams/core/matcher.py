@@ -81,8 +81,9 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, lexicon: Lexicon, guard: bool = True, like: Matcher | None = None) -> None:
-        """`like`: the live version's matcher, whose patterns are kept if this lexicon's read the same files."""
+    def __init__(self, lexicon: Lexicon, guard: bool = True, patterns: PatternMatcher | None = None) -> None:
+        """`patterns`: a live version's, kept (they are immutable) when this lexicon's patterns read the same files
+        (`Lexicon.patterns_digest`, the caller's check); otherwise they are built."""
         self.lexicon = lexicon
         keyed: dict[str, list[Entry]] = {}
         for cond in lexicon.conditions.values():
@@ -127,11 +128,7 @@ class Matcher:
             lang: frozenset({lang, "en"}) | EVERY_LANGUAGE
             for lang in {lang for languages in self._guard.values() for lang in languages}}
         self._shields.update({old: self._shields[new] for old, new in _LEGACY_CODES.items() if new in self._shields})
-        self._patterns: PatternMatcher
-        if like is not None and like.lexicon.patterns_digest == lexicon.patterns_digest:
-            self._patterns = like._patterns  # immutable: shared
-        else:
-            self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words)
+        self._patterns = PatternMatcher(lexicon.patterns, lexicon.common_words) if patterns is None else patterns
         # An overlay's never-intercept phrases: spaced ones by their first word, unspaced ones as substrings.
         never: dict[str, list[tuple[str, ...]]] = {}
         for phrase in lexicon.never_intercept:
@@ -158,6 +155,10 @@ class Matcher:
         else:
             cache.move_to_end(key)
         return list(cached)
+
+    @property
+    def patterns(self) -> PatternMatcher:
+        return self._patterns
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
         """The `most` searches used last, with their language (to warm the next version's matcher; they never

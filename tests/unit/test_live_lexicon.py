@@ -15,7 +15,18 @@ from streams.core.build import AUTOMATON_CHARS, automata, pace, scan
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
-from streams.lexicon_topic import LiveLexicon, Pacer, Published, _build, decode, dispose, encode, from_files, vet
+from streams.lexicon_topic import (
+    LiveLexicon,
+    Pacer,
+    Published,
+    _build,
+    _handover,
+    decode,
+    dispose,
+    encode,
+    from_files,
+    vet,
+)
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline, Record
 from tests.support.worker import ROOT
@@ -73,11 +84,19 @@ def test_a_swapped_out_version_is_freed_and_nothing_it_shares_is_touched(lexicon
     assert lexicon.conditions and live.decider.matcher.match("i want to die"), "the shared lexicon is intact"
 
 
-async def test_a_record_is_checked_in_a_process_of_its_own_which_sends_back_its_files(lexicon: Lexicon) -> None:
-    files = read_folder(ROOT / "lexicon")
-    published = await vet(encode(from_files(lexicon, files, None, "why")), 7, "topic@7")
-    assert published.base == dict(files.files) and published.reason == "why" and published.offset == 7
-    assert published.compile("topic@7", validate=False).version == lexicon.version
+async def test_a_record_is_checked_and_built_in_a_process_of_its_own_which_hands_the_build_over(
+        lexicon: Lexicon) -> None:
+    files = dict(read_folder(ROOT / "lexicon").files)
+    files["conditions/insomnia.json"] = files["conditions/insomnia.json"].replace(
+        b'      "insomnia",', b'      "insomnia", "sleepless nightly",', 1)
+    live = Decider(lexicon).matcher
+    vetted = await vet(encode(Published("next", files, None, 1_700_000_000_000, "why")), 7, "topic@7", lexicon)
+    assert vetted.version == "next" and vetted.published_at_ms == 1_700_000_000_000
+    decider = _build(vetted.built, live, [("weather", "en")])
+    assert decider.version not in (lexicon.version, "next") and decider.matcher is not live, "its own files' version"
+    assert decider.matcher.recent_queries(5) == [("weather", "en")], "warmed with the recent searches"
+    assert decider.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
+    assert decider.matcher.patterns is live.patterns, "terms only: the live patterns are kept, not handed over"
 
 
 async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_and_entry(lexicon: Lexicon) -> None:
@@ -85,11 +104,11 @@ async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_an
     files["conditions/suicide.json"] = files["conditions/suicide.json"].replace(b'"tier": "crisis"', b'"tier": 7')
     broken = Published(lexicon.version, files, None, 0)
     with pytest.raises(LexiconError) as refused:
-        await vet(encode(broken), 3, "topic@3")
+        await vet(encode(broken), 3, "topic@3", lexicon)
     assert refused.value.file.endswith("conditions/suicide.json") and "topic@3" in refused.value.file
     assert refused.value.entry == "tier" and "7" in refused.value.problem
     with pytest.raises(LexiconError, match="not a lexicon version"):
-        await vet(b"not zlib", 4, "topic@4")
+        await vet(b"not zlib", 4, "topic@4", lexicon)
 
 
 def test_work_runs_only_in_the_slices_the_loop_gives() -> None:
@@ -157,26 +176,28 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     live = Decider(lexicon).matcher
     live.match("i want to die", "en")
 
-    def published(**changed: bytes) -> Published:
-        return Published("next", {**files.files, **changed}, None, 0)
+    def built(**changed: bytes) -> Decider:
+        """What the checking process builds (`_handover`), taken as the worker takes it."""
+        published = Published("next", {**files.files, **changed}, None, 0)
+        return _build(_handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest), live, [])
 
     hours = files.files["resources/crisis_lines.json"].replace(b'"hours": "24/7"', b'"hours": "24 hours"', 1)
     assert hours != files.files["resources/crisis_lines.json"]
-    kept = _build(published(**{"resources/crisis_lines.json": hours}), "topic@1", live, [])
+    kept = built(**{"resources/crisis_lines.json": hours})
     assert kept.matcher is live and kept.version != lexicon.version
     assert kept.decide(SearchEvent("s", "i want to die", "en-US", "en", "US", 0, "search"), 0)["tier"] == "crisis"
 
     insomnia = files.files["conditions/insomnia.json"]
     term = insomnia.replace(b'      "insomnia",', b'      "insomnia", "sleepless nightly",', 1)
     assert term != insomnia
-    rebuilt = _build(published(**{"conditions/insomnia.json": term}), "topic@2", live, [])
-    assert rebuilt.matcher is not live and rebuilt.matcher._patterns is live._patterns, "terms only: patterns kept"
+    rebuilt = built(**{"conditions/insomnia.json": term})
+    assert rebuilt.matcher is not live and rebuilt.matcher.patterns is live.patterns, "terms only: patterns kept"
     assert rebuilt.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
 
     english = json.loads(files.files["patterns/en.json"])
     english["classes"]["want"].append("zorblax to")  # a wanting form no lexicon has
-    edited = _build(published(**{"patterns/en.json": json.dumps(english).encode()}), "topic@3", live, [])
-    assert edited.matcher._patterns is not live._patterns, "a pattern edit: patterns built anew"
+    edited = built(**{"patterns/en.json": json.dumps(english).encode()})
+    assert edited.matcher.patterns is not live.patterns, "a pattern edit: patterns built anew"
     assert not live.match("i zorblax to die", "en")
     assert edited.matcher.match("i zorblax to die", "en")[0].condition == "suicide"
     with pytest.raises(ValueError, match="match alike"):
