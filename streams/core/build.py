@@ -16,12 +16,11 @@ a turn. Taking a whole lexicon and matcher costs the worker about a fifth of wha
 from __future__ import annotations
 
 import copyreg
-import io
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import ahocorasick
 
@@ -104,45 +103,34 @@ def _proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(items)
 
 
-def handed(built: Any) -> bytes:
-    """`built` pickled for another process of this code to take (`taken`), its `Kept` stand-ins by name."""
-    out = io.BytesIO()
+def handed(built: Any, out: BinaryIO) -> None:
+    """`built` pickled into `out` for another process of this code to take (`taken`), its `Kept` stand-ins by
+    name."""
     _Handing(out, protocol=5).dump(built)
-    return out.getvalue()
 
 
 class _PacedReader:
-    """The pickle's bytes as the unpickler reads them: a frame at a time, each read a turn."""
+    """The pickle's file as the unpickler reads it: a frame at a time, each read a turn."""
 
-    def __init__(self, data: bytes) -> None:
-        self._bytes, self._data = data, memoryview(data)
-        self._at = 0
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
 
     def read(self, size: int = -1) -> bytes:
         pace()
-        end = len(self._data) if size < 0 else self._at + size
-        out = self._data[self._at:end]
-        self._at += len(out)
-        return bytes(out)
+        return self._file.read(size)
 
-    def readinto(self, buffer: memoryview) -> int:
+    def readinto(self, buffer: bytearray) -> int:
         pace()
-        out = self._data[self._at:self._at + len(buffer)]
-        buffer[:len(out)] = out
-        self._at += len(out)
-        return len(out)
+        return self._file.readinto(buffer)  # type: ignore[attr-defined, no-any-return]
 
     def readline(self) -> bytes:
         pace()
-        end = self._bytes.find(b"\n", self._at) + 1 or len(self._bytes)  # protocol 0's opcodes only
-        out = self._data[self._at:end]
-        self._at = end
-        return bytes(out)
+        return self._file.readline()
 
 
-def taken(data: bytes, kept: Mapping[str, Any]) -> Any:
-    """What `handed` pickled, unpickled in turns (`pace`), its stand-ins replaced by this process's `kept`. Only
-    for bytes from a process this one started: unpickling runs code the bytes name."""
-    unpickler = pickle.Unpickler(_PacedReader(data))
+def taken(file: BinaryIO, kept: Mapping[str, Any]) -> Any:
+    """What `handed` pickled into `file`, unpickled in turns (`pace`), its stand-ins replaced by this process's
+    `kept`. Only for a file a process this one started wrote: unpickling runs code the bytes name."""
+    unpickler = pickle.Unpickler(_PacedReader(file))
     unpickler.persistent_load = kept.__getitem__  # type: ignore[method-assign]
     return unpickler.load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import json
 import threading
 import weakref
@@ -178,8 +179,10 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
 
     def built(**changed: bytes) -> Decider:
         """What the checking process builds (`_handover`), taken as the worker takes it."""
-        published = Published("next", {**files.files, **changed}, None, 0)
-        return _build(_handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest), live, [])
+        published, built = Published("next", {**files.files, **changed}, None, 0), io.BytesIO()
+        _handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest, built)
+        built.seek(0)
+        return _build(built, live, [])
 
     hours = files.files["resources/crisis_lines.json"].replace(b'"hours": "24/7"', b'"hours": "24 hours"', 1)
     assert hours != files.files["resources/crisis_lines.json"]
