@@ -13,7 +13,7 @@ the matcher's build hold the interpreter lock for a second or more), which sends
 matcher, pickled, or why it is refused. That process runs at a low priority (niceness 10): on a busy machine it
 takes mostly the CPU that the worker, its broker and its clients leave. The worker then unpickles the build in a
 thread that runs only in the short slices the decision loop gives it (`Pacer`; the unpickler's steps are small,
-streams/core/build.py `taken`): about a fifth of the CPU that building it would take. A version that changes no
+streams/core/build.py `taken`): a sixth to a tenth of the CPU that building it would take. A version that changes no
 term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns. The
 worker then hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each

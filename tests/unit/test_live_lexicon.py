@@ -179,10 +179,10 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
 
     def built(**changed: bytes) -> Decider:
         """What the checking process builds (`_handover`), taken as the worker takes it."""
-        published, built = Published("next", {**files.files, **changed}, None, 0), io.BytesIO()
-        _handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest, built)
-        built.seek(0)
-        return _build(built, live, [])
+        published, out = Published("next", {**files.files, **changed}, None, 0), io.BytesIO()
+        _handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest, out)
+        out.seek(0)
+        return _build(out, live, [])
 
     hours = files.files["resources/crisis_lines.json"].replace(b'"hours": "24/7"', b'"hours": "24 hours"', 1)
     assert hours != files.files["resources/crisis_lines.json"]
@@ -205,3 +205,11 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     assert edited.matcher.match("i zorblax to die", "en")[0].condition == "suicide"
     with pytest.raises(ValueError, match="match alike"):
         Decider(rebuilt.lexicon, live)
+
+    # a build that names the live patterns for a version whose patterns differ is refused, not decided with
+    published = Published("next", {**files.files, "patterns/en.json": json.dumps(english).encode()}, None, 0)
+    out = io.BytesIO()
+    _handover(published, "topic@4", lexicon.matching_digest, edited.lexicon.patterns_digest, out)
+    out.seek(0)
+    with pytest.raises(ValueError, match="patterns are kept only"):
+        _build(out, live, [])
