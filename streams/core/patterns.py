@@ -230,7 +230,7 @@ class PatternMatcher:
                         stop = at + sum(len(w) + 1 for w in words) - 1
                         found.append((stop, at - stop - 2, at, stop, True, owners))  # the key: " phrase "
             at += len(token) + 1
-        if self._bare and not text.isascii():
+        if self._bare and _UNSPACED.search(text):  # only a search with unspaced letters can hold their phrases
             found += ((end, -length, end - length + 1, end + 1, False, owners)
                       for end, (length, _, owners) in scan(self._bare, text))
         found.sort(key=lambda hit: hit[:2])
