@@ -69,11 +69,11 @@ class Published:
     forced: bool = False  # published below the evaluation floors (`--force --reason`)
     offset: int = -1  # on the topic; -1 before it is published
 
-    def compile(self, where: str, validate: bool = True) -> Lexicon:
+    def compile(self, where: str) -> Lexicon:
         """The lexicon of these files; errors name `where` (topic and offset) with the file and entry."""
         base = LexiconFiles(f"{where} {self.version}", self.base)
         overlay = None if self.overlay is None else LexiconFiles(f"{where} {self.version} overlay", self.overlay)
-        return compile_lexicon(base, overlay, validate)
+        return compile_lexicon(base, overlay)
 
     def republished(self, reason: str | None, forced: bool) -> Published:
         """The same files, published again now (a rollback)."""

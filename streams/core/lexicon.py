@@ -246,31 +246,29 @@ def load_lexicon(lexicon_dir: Path | str = DEFAULT_LEXICON_DIR, overlay_dir: Pat
     return compile_lexicon(read_folder(lexicon_dir), None if overlay_dir is None else read_folder(overlay_dir))
 
 
-def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, validate: bool = True) -> Lexicon:
-    """Validates and builds a lexicon from its files; raises LexiconError naming the file and the entry.
-    `validate=False` leaves out the JSON Schema checks (half the time), for files already checked elsewhere."""
+def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> Lexicon:
+    """Validates and builds a lexicon from its files; raises LexiconError naming the file and the entry."""
     digest = hashlib.sha256()
 
     manifest_path = base.where("manifest.json")
     manifest = _read_json(base, "manifest.json")
-    if validate:
-        _validate(manifest_path, manifest, _schema("manifest.schema.json"))
+    _validate(manifest_path, manifest, _schema("manifest.schema.json"))
     digest.update(base.files["manifest.json"])
 
     conditions: dict[str, Condition] = {}
     files: dict[str, str] = {}
-    for path, raw in _documents(base, "conditions", "condition.schema.json", digest, validate):
+    for path, raw in _documents(base, "conditions", "condition.schema.json", digest):
         cond = _condition(path, raw)
         conditions[cond.id], files[cond.id] = cond, path
     if not conditions:
         raise LexiconError(base.where("conditions"), "(folder)", "holds no condition")
     owners = _check_terms(files, conditions)
 
-    patterns = _load_patterns(base, conditions, digest, validate)
+    patterns = _load_patterns(base, conditions, digest)
 
     resources: dict[str, Resource] = {}
     origin: dict[str, str] = {}
-    _read_resources(base, digest, resources, origin, validate)
+    _read_resources(base, digest, resources, origin)
 
     guard = {normalize.fold(w): EVERY_LANGUAGE for w in manifest.get("typo_guard", ())}
     shared: dict[frozenset[str], frozenset[str]] = {}
@@ -291,8 +289,7 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None, val
             raise LexiconError(base.where("common-words.txt"), f"line {number}", "not '<word> <Zipf frequency>': "
                                "regenerate it with ops/lexicon/typo_guard.py") from None
     base_version = f"{manifest['version']}+{digest.hexdigest()[:12]}"
-    added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin,
-                                                              validate)
+    added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin)
     _check_resources(base, resources, origin, conditions)
     return Lexicon(
         matching_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), MATCHED_FILES, base, overlay),
@@ -326,8 +323,8 @@ def _digest(first: bytes, prefixes: tuple[str, ...], base: LexiconFiles, overlay
 
 
 def _read_resources(source: LexiconFiles, digest: Any, resources: dict[str, Resource], origin: dict[str, str],
-                    validate: bool, partner: bool = False) -> None:
-    for path, raw_list in _documents(source, "resources", "resources.schema.json", digest, validate):
+                    partner: bool = False) -> None:
+    for path, raw_list in _documents(source, "resources", "resources.schema.json", digest):
         for raw in paced(raw_list):
             if raw["id"] in resources:
                 raise LexiconError(path, raw["id"], f"resource id also used in {origin[raw['id']]}")
@@ -348,16 +345,15 @@ class _Overlay:
 
 
 def _merge_overlay(overlay: LexiconFiles, conditions: dict[str, Condition], owners: Owners,
-                   resources: dict[str, Resource], origin: dict[str, str], validate: bool) -> _Overlay:
+                   resources: dict[str, Resource], origin: dict[str, str]) -> _Overlay:
     """Merges a deployment overlay over the base (in place): its resources (partners, shown first in their
     countries), the terms it adds to the base's conditions, its never-intercept phrases and its support page."""
     digest = hashlib.sha256()
     manifest_path = overlay.where("overlay.json")
     manifest = _read_json(overlay, "overlay.json")
-    if validate:
-        _validate(manifest_path, manifest, _schema("overlay.schema.json"))
+    _validate(manifest_path, manifest, _schema("overlay.schema.json"))
     digest.update(overlay.files["overlay.json"])
-    _read_resources(overlay, digest, resources, origin, validate, partner=True)
+    _read_resources(overlay, digest, resources, origin, partner=True)
     for cid, by_language in manifest.get("terms", {}).items():
         cond = conditions.get(cid)
         if cond is None:
@@ -391,8 +387,7 @@ def _merge_overlay(overlay: LexiconFiles, conditions: dict[str, Condition], owne
     return _Overlay(version, tuple(dict.fromkeys(never)), support)
 
 
-def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any,
-               validate: bool) -> Iterator[tuple[str, Any]]:
+def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any) -> Iterator[tuple[str, Any]]:
     """Each JSON file of a folder, in name order, validated against the package's schema and added to the
     version's digest."""
     schema = _schema(schema_name)
@@ -400,8 +395,7 @@ def _documents(source: LexiconFiles, folder: str, schema_name: str, digest: Any,
         pace()
         raw = _read_json(source, name)
         path = source.where(name)
-        if validate:
-            _validate(path, raw, schema)
+        _validate(path, raw, schema)
         digest.update(PurePosixPath(name).name.encode() + b"\0" + source.files[name])
         yield path, raw
 
@@ -421,12 +415,11 @@ def _lines(source: LexiconFiles, name: str, digest: Any) -> Iterator[tuple[int, 
             yield number, line.strip()
 
 
-def _load_patterns(source: LexiconFiles, conditions: dict[str, Condition], digest: Any,
-                   validate: bool) -> PatternSet:
+def _load_patterns(source: LexiconFiles, conditions: dict[str, Condition], digest: Any) -> PatternSet:
     classes: dict[str, tuple[str, ...]] = {}
     patterns: list[Pattern] = []
     origin: dict[str, str] = {}
-    for path, raw in _documents(source, "patterns", "patterns.schema.json", digest, validate):
+    for path, raw in _documents(source, "patterns", "patterns.schema.json", digest):
 
         def fail(entry: str, problem: str, path: str = path) -> None:
             raise LexiconError(path, entry, problem)
