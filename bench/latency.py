@@ -156,12 +156,16 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
     latencies.sort()
     warmup.sort()
     pick = lambda values, q: values[min(len(values) - 1, int(len(values) * q))]  # noqa: E731
-    if "first_new" not in switch:
-        raise BenchError(f"no decision by the lexicon version published mid-minute ({version}) arrived")
-    window = (switch["published"], switch["first_new"] + SWITCH_TAIL_S)
+    if "published" not in switch:
+        raise BenchError("the lexicon version was never published")
+    # On a machine loaded by others the checking process can take longer than the minute's second half: then
+    # every search after the publish is "around the switch", and the run says it never switched.
+    switched_at = switch.get("first_new")
+    window = (switch["published"], math.inf if switched_at is None else switched_at + SWITCH_TAIL_S)
     around = sorted(ms for sent, ms in timed if window[0] <= sent <= window[1])
     steady = sorted(ms for sent, ms in timed if not window[0] <= sent <= window[1])
-    switched = {"version": version, "publish_to_first_decision_s": switch["first_new"] - switch["published"],
+    switched = {"version": version,
+                "publish_to_first_decision_s": None if switched_at is None else switched_at - switch["published"],
                 "around_searches": len(around), "around_p50_ms": pick(around, 0.5),
                 "around_p99_ms": pick(around, 0.99), "around_max_ms": around[-1],
                 "steady_p50_ms": pick(steady, 0.5), "steady_p99_ms": pick(steady, 0.99), "steady_max_ms": steady[-1],
