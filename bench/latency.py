@@ -89,10 +89,13 @@ async def paced_send(producer: AIOKafkaProducer, topic: str, rate: int, seconds:
 
 async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seconds: float,
                   switch_to: tuple[str, bytes]) -> dict:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=SEND_LINGER_MS, acks=1,
-                                max_request_size=MAX_RECORD_BYTES)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=SEND_LINGER_MS, acks=1)
+    # The lexicon goes out through a producer of its own, as `signpost lexicon publish` does: the searches' producer
+    # (a search frontend's) never carries it, and its megabyte does not share their produce requests.
+    publisher = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=MAX_RECORD_BYTES)
     reader = decisions_reader(bootstrap, settings.decisions_topic)
     await producer.start()
+    await publisher.start()
     await reader.start()
     try:
         sent_at: dict[bytes, float] = {}
@@ -128,7 +131,7 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
         async def publish_mid_minute() -> None:
             await asyncio.sleep(WARMUP_S + seconds / 2)  # the schedule of the run, not a wait for an event
             switch["published"] = time.perf_counter()
-            await producer.send_and_wait(settings.lexicon_topic, record, key=version.encode(), partition=0)
+            await publisher.send_and_wait(settings.lexicon_topic, record, key=version.encode(), partition=0)
 
         # Warm-up: the worker has started (Faust's counters side too), joined its group, been assigned the
         # partitions and decided once.
@@ -152,6 +155,7 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
             publishing.cancel()
     finally:
         await reader.stop()
+        await publisher.stop()
         await producer.stop()
     latencies.sort()
     warmup.sort()
