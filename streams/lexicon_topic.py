@@ -7,15 +7,15 @@ The topic has one partition and is compacted: compaction keeps the newest record
 ever published stays on the topic, and their order is total. The live version is the newest record that compiles.
 A rollback (`signpost lexicon publish --version V`) publishes V's record again, which makes it the newest.
 
-A worker never compiles on the per-search path. A new record is decoded, compiled whole and built in a process
-of its own (`python -m streams.lexicon_topic`, on the other core: the record's decoding, the JSON Schema checks and
-the matcher's build hold the interpreter lock for a second or more), which sends back the built lexicon and
-matcher, pickled, or why it is refused. That process runs at a low priority (niceness 10): on a busy machine it
-takes mostly the CPU that the worker, its broker and its clients leave. The worker then unpickles the build in a
-thread that runs only in the short slices the decision loop gives it (`Pacer`; the unpickler's steps are small,
-streams/core/build.py `taken`): a sixth to a tenth of the CPU that building it would take. A version that changes no
-term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns. The
-worker then hands it to `LiveLexicon`.
+A worker never compiles on the per-search path. A new record is decoded, compiled whole and built in a process of
+its own (`python -m streams.lexicon_topic`, on the other core, started and imported before the record comes: the
+record's decoding and the matcher's build hold the interpreter lock for a second or more), which sends back the
+built lexicon and matcher, pickled, or why it is refused. That process runs at a low priority (niceness 10): on a
+busy machine it takes mostly the CPU that the worker, its broker and its clients leave. The worker then unpickles
+the build in a thread that runs only in the short slices the decision loop gives it (`Pacer`; the unpickler's steps
+are small, streams/core/build.py `taken`): a sixth to a tenth of the CPU that building it would take. A version that
+changes no term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns.
+The worker then hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
 offset, file and entry, and counted (signpost_lexicon_versions_refused_total); the live version keeps serving.
@@ -307,6 +307,7 @@ class LexiconFollower:
         self.metrics = metrics
         self.offset = start_offset
         self.kafka_options = kafka_options
+        self._standby: asyncio.Future[Checker] | None = None  # the next record's checking process
 
     async def run(self) -> None:
         topic = self.settings.lexicon_topic
@@ -314,6 +315,7 @@ class LexiconFollower:
                                     enable_auto_commit=False, max_partition_fetch_bytes=MAX_RECORD_BYTES,
                                     fetch_max_bytes=MAX_RECORD_BYTES, **self.kafka_options)
         await consumer.start()
+        self._standby = asyncio.ensure_future(standby())
         try:
             tp = TopicPartition(topic, 0)
             consumer.assign([tp])
@@ -323,8 +325,23 @@ class LexiconFollower:
                     for record in records:
                         await self.consider(record)
                         self.offset = record.offset + 1  # a restarted follower goes on from here
+                        if self._standby is None:
+                            self._standby = asyncio.ensure_future(standby())
         finally:
             await consumer.stop()
+            standing, self._standby = self._standby, None
+            await retire(standing)
+
+    async def _checker(self) -> Checker:
+        """The checking process started ahead (`standby`), unless it has ended. The next one starts once this
+        record is settled (`consider`), so that its imports never run beside this one's check and build."""
+        standing, self._standby = self._standby, None
+        if standing is not None:
+            checker = await standing
+            if checker.child.returncode is None:
+                return checker
+            checker.built.close()
+        return await standby()
 
     async def consider(self, record: Any) -> None:
         at = where(record.topic, record.offset)
@@ -332,7 +349,7 @@ class LexiconFollower:
         log.info("lexicon record %s: checking and building it", at)
         try:
             live = self.live.decider.matcher
-            vetted = await vet(record.value, record.offset, at, live.lexicon)
+            vetted = await vet(record.value, record.offset, at, live.lexicon, await self._checker())
             if vetted.version == self.live.decider.version:  # republished as it is: only its time is new
                 self.metrics.lexicon_published.set(vetted.published_at_ms / 1000)
                 return
@@ -399,20 +416,49 @@ def _build(built: BinaryIO, live: Matcher, recent: list[tuple[str, str | None]])
 _VET_CHILD = f"import os, runpy; os.nice({VET_NICENESS}); runpy.run_module({__name__!r}, run_name='__main__')"
 
 
-async def vet(value: bytes | None, offset: int, at: str, live: Lexicon) -> Vetted:
-    """A record decoded, compiled whole and built in a process of its own (`python -m streams.lexicon_topic`),
-    against the `live` lexicon (what of its matcher the new version may keep), or LexiconError naming the file and
-    entry. The build comes back in an unnamed temporary file: 5-20 MB that this thread never holds whole (a copy
-    of 19 MB took 35 ms, measured)."""
-    built = tempfile.TemporaryFile()  # noqa: SIM115  # closed by `_build`, or here on a refusal
+class Checker(NamedTuple):
+    """A checking process (`python -m streams.lexicon_topic`) waiting for its record on stdin, and the file it will
+    hand its build over in."""
+
+    child: asyncio.subprocess.Process
+    built: BinaryIO
+
+
+async def standby() -> Checker:
+    """A checking process started before its record comes: its start and imports (0.3-0.4 s of CPU, measured) are
+    spent while nothing is being switched, not between a publish and the switch."""
+    built = tempfile.TemporaryFile()  # noqa: SIM115  # closed by `_build`, or by `vet` on a refusal
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _VET_CHILD, str(built.fileno()), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, pass_fds=(built.fileno(),))
+    return Checker(child, built)
+
+
+async def retire(standing: asyncio.Future[Checker] | None) -> None:
+    """A checking process that will not be given a record: its stdin closed, it ends."""
+    if standing is None:
+        return
     try:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _VET_CHILD, at, str(offset), live.matching_digest, live.patterns_digest,
-            str(built.fileno()), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            pass_fds=(built.fileno(),))
-        out, _ = await child.communicate(value or b"")
-        if child.returncode != 0 or not out.endswith(b"\n"):
-            raise LexiconError(at, "(record)", f"its check ended with exit code {child.returncode}")
+        checker = await asyncio.shield(standing)
+    except OSError:  # it never started
+        return
+    checker.built.close()
+    if checker.child.returncode is None:
+        await checker.child.communicate(b"")
+
+
+async def vet(value: bytes | None, offset: int, at: str, live: Lexicon, checker: Checker | None = None) -> Vetted:
+    """A record decoded, compiled whole and built by a checking process (`checker`, or one started now), against
+    the `live` lexicon (what of its matcher the new version may keep), or LexiconError naming the file and entry.
+    The build comes back in an unnamed temporary file: 5-20 MB that this thread never holds whole (a copy of 19 MB
+    took 35 ms, measured)."""
+    checker = checker or await standby()
+    built = checker.built
+    try:
+        order = orjson.dumps([at, offset, live.matching_digest, live.patterns_digest]) + b"\n"
+        out, _ = await checker.child.communicate(order + (value or b""))
+        if checker.child.returncode != 0 or not out.endswith(b"\n"):
+            raise LexiconError(at, "(record)", f"its check ended with exit code {checker.child.returncode}")
         header = orjson.loads(out)
         if "refused" in header:
             raise LexiconError(*header["refused"])
@@ -423,11 +469,16 @@ async def vet(value: bytes | None, offset: int, at: str, live: Lexicon) -> Vette
     return Vetted(header["version"], header["published_at_ms"], built)
 
 
-def _vet_main(at: str, offset: int, live_matching: str, live_patterns: str, built_fd: int) -> None:
-    """The checking process: a record's value on stdin; its build (`_handover`) into the file `built_fd`; on
+def _vet_main(built_fd: int) -> None:
+    """The checking process: on stdin, a JSON line `[at, offset, live matching digest, live patterns digest]`, then
+    a record's value (nothing: the worker stopped first); its build (`_handover`) into the file `built_fd`; on
     stdout, a JSON line: `{"refused": [file, entry, problem]}`, or the version and when it was published. Its
     collector is off: it ends once it has built."""
     gc.disable()
+    order = sys.stdin.buffer.readline()
+    if not order:
+        return
+    at, offset, live_matching, live_patterns = orjson.loads(order)
     try:
         published = decode(sys.stdin.buffer.read(), offset, at)
         with open(built_fd, "wb") as built:
@@ -480,4 +531,4 @@ def dispose(root: Any) -> None:
 
 
 if __name__ == "__main__":
-    _vet_main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    _vet_main(int(sys.argv[1]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import json
@@ -17,6 +18,7 @@ from streams.core.decide import Decider
 from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
 from streams.lexicon_topic import (
+    Checker,
     LiveLexicon,
     Pacer,
     Published,
@@ -26,6 +28,8 @@ from streams.lexicon_topic import (
     dispose,
     encode,
     from_files,
+    retire,
+    standby,
     vet,
 )
 from streams.metrics import Metrics
@@ -98,6 +102,25 @@ async def test_a_record_is_checked_and_built_in_a_process_of_its_own_which_hands
     assert decider.matcher.recent_queries(5) == [("weather", "en")], "warmed with the recent searches"
     assert decider.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
     assert decider.matcher.patterns is live.patterns, "terms only: the live patterns are kept, not handed over"
+
+
+async def test_a_checking_process_started_ahead_checks_the_record_it_is_given_later_and_one_never_given_ends(
+        lexicon: Lexicon) -> None:
+    ahead = await standby()
+    files = dict(read_folder(ROOT / "lexicon").files)
+    assert ahead.child.returncode is None, "it waits for its record"
+    vetted = await vet(encode(Published("ahead", files, None, 1_700_000_000_001)), 8, "topic@8", lexicon, ahead)
+    assert vetted.version == "ahead" and vetted.built is ahead.built and ahead.child.returncode == 0
+    vetted.built.close()
+    idle = await standby()
+    await retire(_done(idle))
+    assert idle.child.returncode == 0 and idle.built.closed, "its stdin closed, it ended without a record"
+
+
+def _done(checker: Checker) -> asyncio.Future[Checker]:
+    future: asyncio.Future[Checker] = asyncio.get_running_loop().create_future()
+    future.set_result(checker)
+    return future
 
 
 async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_and_entry(lexicon: Lexicon) -> None:
