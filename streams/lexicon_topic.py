@@ -349,7 +349,7 @@ class LexiconFollower:
         log.info("lexicon record %s: checking and building it", at)
         try:
             live = self.live.decider.matcher
-            vetted = await vet(record.value, record.offset, at, live.lexicon, await self._checker())
+            vetted = await vet(record.value, record.offset, at, live, await self._checker())
             if vetted.version == self.live.decider.version:  # republished as it is: only its time is new
                 self.metrics.lexicon_published.set(vetted.published_at_ms / 1000)
                 return
@@ -379,19 +379,35 @@ class Vetted(NamedTuple):
     built: BinaryIO
 
 
-_LIVE_PATTERNS = "the live patterns"
+# What of the live version a new one may keep, by the names the checking process hands it over with.
+_LIVE_PATTERNS, _LIVE_TYPOS = "the live patterns", "the live typo index"
+_LIVE_COMMON_WORDS, _LIVE_TYPO_GUARD = "the live common words", "the live typo guard"
 
 
-def _handover(published: Published, at: str, live_matching: str, live_patterns: str, out: BinaryIO) -> None:
-    """The checking process's build of a record it accepted: its lexicon, and its matcher unless the live one
-    matches alike (a version that changes no term, pattern or word list: a number, a URL, opening hours, the most
-    urgent edits); a matcher that keeps the live patterns (a version that changes terms only) names them."""
+def live_digests(live: Matcher) -> dict[str, str]:
+    """What the checking process compares a new version with, to keep what of the live one it reads alike."""
+    lexicon = live.lexicon
+    return {"matching": lexicon.matching_digest, "patterns": lexicon.patterns_digest, "words": lexicon.words_digest,
+            "typos": live.typo_digest}
+
+
+def _handover(published: Published, at: str, live: dict[str, str], out: BinaryIO) -> None:
+    """The checking process's build of a record it accepted (`live`: `live_digests`): its lexicon, and its matcher
+    unless the live one matches alike (a version that changes no term, pattern or word list: a number, a URL,
+    opening hours, the most urgent edits). What the new version reads alike is handed over by name, not as bytes,
+    for the worker to keep: the patterns (a version that changes terms only, not built here either), the typo
+    index (no new word of 4 letters or more: a new phrase of known words) and the word lists (about 6 of the 19
+    MB of a new matcher)."""
     lexicon = published.compile(at)
     matcher = None
-    if lexicon.matching_digest != live_matching:
-        kept = lexicon.patterns_digest == live_patterns
-        matcher = Matcher(lexicon, patterns=cast(PatternMatcher, Kept(_LIVE_PATTERNS)) if kept else None)
-    handed((lexicon, matcher), out)
+    if lexicon.matching_digest != live["matching"]:
+        kept = lexicon.patterns_digest == live["patterns"]
+        matcher = Matcher(lexicon, patterns=cast(PatternMatcher, Kept(_LIVE_PATTERNS)) if kept else None,
+                          typos=(live["typos"], cast(dict[str, tuple[str, ...]], Kept(_LIVE_TYPOS))))
+    alike = {}
+    if lexicon.words_digest == live["words"]:
+        alike = {_LIVE_COMMON_WORDS: lexicon.common_words, _LIVE_TYPO_GUARD: lexicon.typo_guard}
+    handed((lexicon, matcher), out, alike)
 
 
 def _build(built: BinaryIO, live: Matcher, recent: list[tuple[str, str | None]]) -> Decider:
@@ -399,11 +415,17 @@ def _build(built: BinaryIO, live: Matcher, recent: list[tuple[str, str | None]])
     the file is read a frame at a time, never whole, in this thread), and its matcher warmed with the recent
     searches (held in memory only), so the first batches after the swap do not all miss its memo."""
     with built:
-        lexicon, matcher = taken(built, {_LIVE_PATTERNS: live.patterns})
+        lexicon, matcher = taken(built, {
+            _LIVE_PATTERNS: live.patterns, _LIVE_TYPOS: live.typo_index,
+            _LIVE_COMMON_WORDS: live.lexicon.common_words, _LIVE_TYPO_GUARD: live.lexicon.typo_guard})
+    if lexicon.common_words is live.lexicon.common_words and lexicon.words_digest != live.lexicon.words_digest:
+        raise ValueError("word lists are kept only between versions that read the same ones")
     if matcher is None:
         return Decider(lexicon, live)  # it refuses a live matcher that does not match alike
     if matcher.patterns is live.patterns and lexicon.patterns_digest != live.lexicon.patterns_digest:
         raise ValueError("patterns are kept only between versions whose patterns read the same files")
+    if matcher.typo_index is live.typo_index and matcher.typo_digest != live.typo_digest:
+        raise ValueError("a typo index is kept only between matchers whose typo words are the same")
     decider = Decider(lexicon, matcher)
     for query, language in recent:
         pace()
@@ -447,7 +469,7 @@ async def retire(standing: asyncio.Future[Checker] | None) -> None:
         await checker.child.communicate(b"")
 
 
-async def vet(value: bytes | None, offset: int, at: str, live: Lexicon, checker: Checker | None = None) -> Vetted:
+async def vet(value: bytes | None, offset: int, at: str, live: Matcher, checker: Checker | None = None) -> Vetted:
     """A record decoded, compiled whole and built by a checking process (`checker`, or one started now), against
     the `live` lexicon (what of its matcher the new version may keep), or LexiconError naming the file and entry.
     The build comes back in an unnamed temporary file: 5-20 MB that this thread never holds whole (a copy of 19 MB
@@ -455,7 +477,7 @@ async def vet(value: bytes | None, offset: int, at: str, live: Lexicon, checker:
     checker = checker or await standby()
     built = checker.built
     try:
-        order = orjson.dumps([at, offset, live.matching_digest, live.patterns_digest]) + b"\n"
+        order = orjson.dumps([at, offset, live_digests(live)]) + b"\n"
         out, _ = await checker.child.communicate(order + (value or b""))
         if checker.child.returncode != 0 or not out.endswith(b"\n"):
             raise LexiconError(at, "(record)", f"its check ended with exit code {checker.child.returncode}")
@@ -470,7 +492,7 @@ async def vet(value: bytes | None, offset: int, at: str, live: Lexicon, checker:
 
 
 def _vet_main(built_fd: int) -> None:
-    """The checking process: on stdin, a JSON line `[at, offset, live matching digest, live patterns digest]`, then
+    """The checking process: on stdin, a JSON line `[at, offset, live_digests(live matcher)]`, then
     a record's value (nothing: the worker stopped first); its build (`_handover`) into the file `built_fd`; on
     stdout, a JSON line: `{"refused": [file, entry, problem]}`, or the version and when it was published. Its
     collector is off: it ends once it has built."""
@@ -478,11 +500,11 @@ def _vet_main(built_fd: int) -> None:
     order = sys.stdin.buffer.readline()
     if not order:
         return
-    at, offset, live_matching, live_patterns = orjson.loads(order)
+    at, offset, live = orjson.loads(order)
     try:
         published = decode(sys.stdin.buffer.read(), offset, at)
         with open(built_fd, "wb") as built:
-            _handover(published, at, live_matching, live_patterns, built)
+            _handover(published, at, live, built)
     except LexiconError as exc:
         sys.stdout.buffer.write(orjson.dumps({"refused": [str(exc.file), exc.entry, exc.problem]}) + b"\n")
         return

@@ -96,18 +96,22 @@ class Kept:
 class _Handing(pickle.Pickler):
     dispatch_table = {**copyreg.dispatch_table, MappingProxyType: lambda proxy: (_proxy, (dict(proxy),))}
 
+    def __init__(self, out: BinaryIO, standing_in: Mapping[int, str]) -> None:
+        super().__init__(out, protocol=5)
+        self._standing_in = standing_in
+
     def persistent_id(self, obj: Any) -> str | None:
-        return obj.name if type(obj) is Kept else None
+        return obj.name if type(obj) is Kept else self._standing_in.get(id(obj))
 
 
 def _proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(items)
 
 
-def handed(built: Any, out: BinaryIO) -> None:
+def handed(built: Any, out: BinaryIO, standing_in: Mapping[str, Any] | None = None) -> None:
     """`built` pickled into `out` for another process of this code to take (`taken`), its `Kept` stand-ins by
-    name."""
-    _Handing(out, protocol=5).dump(built)
+    name, and so the objects of `standing_in` (name -> object: ones the taking process has alike)."""
+    _Handing(out, {id(obj): name for name, obj in (standing_in or {}).items()}).dump(built)
 
 
 class _PacedReader:

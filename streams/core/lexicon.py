@@ -81,6 +81,7 @@ class Lexicon:
     # same one match every search alike, so a new version that changes only resources keeps the live matcher.
     matching_digest: str = ""
     patterns_digest: str = ""  # ... and of what its patterns read (patterns/, common-words.txt): kept alike too
+    words_digest: str = ""  # ... and of its word lists (`typo_guard`, `common_words`): a new version keeps alike
 
     def crisis_lines(self, country: str | None) -> tuple[Resource, ...]:
         return self.of_role("crisis_line", country)
@@ -297,6 +298,7 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> 
     return Lexicon(
         matching_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), MATCHED_FILES, base, overlay),
         patterns_digest=_digest(b"", PATTERN_FILES, base),
+        words_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), WORD_FILES, base),
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,
@@ -312,6 +314,7 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> 
 
 MATCHED_FILES = ("conditions/", "patterns/", "typo-guard.txt", "common-words.txt")
 PATTERN_FILES = ("patterns/", "common-words.txt")
+WORD_FILES = ("typo-guard.txt", "common-words.txt")
 
 
 def _digest(first: bytes, prefixes: tuple[str, ...], base: LexiconFiles, overlay: LexiconFiles | None = None) -> str:

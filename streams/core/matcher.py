@@ -9,6 +9,7 @@ one tokenization, a dictionary lookup per word, and the (memoized) typo probe of
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import unicodedata
@@ -81,9 +82,11 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, lexicon: Lexicon, guard: bool = True, patterns: PatternMatcher | None = None) -> None:
+    def __init__(self, lexicon: Lexicon, guard: bool = True, patterns: PatternMatcher | None = None,
+                 typos: tuple[str, Mapping[str, tuple[str, ...]]] | None = None) -> None:
         """`patterns`: a live version's, kept (they are immutable) when this lexicon's patterns read the same files
-        (`Lexicon.patterns_digest`, the caller's check); otherwise they are built."""
+        (`Lexicon.patterns_digest`, the caller's check); otherwise they are built. `typos`: a live version's
+        `typo_digest` and typo index, kept when this one's words are the same; otherwise it is built."""
         self.lexicon = lexicon
         keyed: dict[str, list[Entry]] = {}
         for cond in lexicon.conditions.values():
@@ -110,12 +113,18 @@ class Matcher:
                                           if any(e.exclusion for e in entries) for word in key.split(" "))
         self._short_phrase_words = frozenset(
             w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
-        index: dict[str, set[str]] = {}
-        for word in paced(self._vocabulary):
-            if len(word) >= TYPO_MIN_LENGTH or word in self._short_phrase_words:
+        typo_words = sorted(w for w in self._vocabulary if len(w) >= TYPO_MIN_LENGTH or w in self._short_phrase_words)
+        self.typo_digest = hashlib.sha256("\n".join(typo_words).encode()).hexdigest()  # what the index reads
+        pace()
+        self._deletions: Mapping[str, tuple[str, ...]]
+        if typos is not None and typos[0] == self.typo_digest:
+            self._deletions = typos[1]
+        else:
+            index: dict[str, set[str]] = {}
+            for word in paced(typo_words):
                 for deletion in _deletions(word):
                     index.setdefault(deletion, set()).add(word)
-        self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
+            self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
         pace()
         self._corrections_cache: dict[str, Fix | None] = {}
         # Least recently used searches go first: clearing it whole when full made the most frequent searches miss
@@ -159,6 +168,10 @@ class Matcher:
     @property
     def patterns(self) -> PatternMatcher:
         return self._patterns
+
+    @property
+    def typo_index(self) -> Mapping[str, tuple[str, ...]]:
+        return self._deletions
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
         """The `most` searches used last, with their language (to warm the next version's matcher; they never

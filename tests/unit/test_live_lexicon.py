@@ -28,6 +28,7 @@ from streams.lexicon_topic import (
     dispose,
     encode,
     from_files,
+    live_digests,
     retire,
     standby,
     vet,
@@ -95,7 +96,7 @@ async def test_a_record_is_checked_and_built_in_a_process_of_its_own_which_hands
     files["conditions/insomnia.json"] = files["conditions/insomnia.json"].replace(
         b'      "insomnia",', b'      "insomnia", "sleepless nightly",', 1)
     live = Decider(lexicon).matcher
-    vetted = await vet(encode(Published("next", files, None, 1_700_000_000_000, "why")), 7, "topic@7", lexicon)
+    vetted = await vet(encode(Published("next", files, None, 1_700_000_000_000, "why")), 7, "topic@7", live)
     assert vetted.version == "next" and vetted.published_at_ms == 1_700_000_000_000
     decider = _build(vetted.built, live, [("weather", "en")])
     assert decider.version not in (lexicon.version, "next") and decider.matcher is not live, "its own files' version"
@@ -109,7 +110,8 @@ async def test_a_checking_process_started_ahead_checks_the_record_it_is_given_la
     ahead = await standby()
     files = dict(read_folder(ROOT / "lexicon").files)
     assert ahead.child.returncode is None, "it waits for its record"
-    vetted = await vet(encode(Published("ahead", files, None, 1_700_000_000_001)), 8, "topic@8", lexicon, ahead)
+    vetted = await vet(encode(Published("ahead", files, None, 1_700_000_000_001)), 8, "topic@8",
+                       Decider(lexicon).matcher, ahead)
     assert vetted.version == "ahead" and vetted.built is ahead.built and ahead.child.returncode == 0
     vetted.built.close()
     idle = await standby()
@@ -128,11 +130,11 @@ async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_an
     files["conditions/suicide.json"] = files["conditions/suicide.json"].replace(b'"tier": "crisis"', b'"tier": 7')
     broken = Published(lexicon.version, files, None, 0)
     with pytest.raises(LexiconError) as refused:
-        await vet(encode(broken), 3, "topic@3", lexicon)
+        await vet(encode(broken), 3, "topic@3", Decider(lexicon).matcher)
     assert refused.value.file.endswith("conditions/suicide.json") and "topic@3" in refused.value.file
     assert refused.value.entry == "tier" and "7" in refused.value.problem
     with pytest.raises(LexiconError, match="not a lexicon version"):
-        await vet(b"not zlib", 4, "topic@4", lexicon)
+        await vet(b"not zlib", 4, "topic@4", Decider(lexicon).matcher)
 
 
 def test_work_runs_only_in_the_slices_the_loop_gives() -> None:
@@ -203,7 +205,7 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     def built(**changed: bytes) -> Decider:
         """What the checking process builds (`_handover`), taken as the worker takes it."""
         published, out = Published("next", {**files.files, **changed}, None, 0), io.BytesIO()
-        _handover(published, "topic@1", lexicon.matching_digest, lexicon.patterns_digest, out)
+        _handover(published, "topic@1", live_digests(live), out)
         out.seek(0)
         return _build(out, live, [])
 
@@ -211,6 +213,8 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     assert hours != files.files["resources/crisis_lines.json"]
     kept = built(**{"resources/crisis_lines.json": hours})
     assert kept.matcher is live and kept.version != lexicon.version
+    assert kept.lexicon.common_words is live.lexicon.common_words, "the same word lists: kept, not handed over"
+    assert kept.lexicon.typo_guard is live.lexicon.typo_guard
     assert kept.decide(SearchEvent("s", "i want to die", "en-US", "en", "US", 0, "search"), 0)["tier"] == "crisis"
 
     insomnia = files.files["conditions/insomnia.json"]
@@ -219,20 +223,28 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     rebuilt = built(**{"conditions/insomnia.json": term})
     assert rebuilt.matcher is not live and rebuilt.matcher.patterns is live.patterns, "terms only: patterns kept"
     assert rebuilt.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
+    assert rebuilt.matcher.typo_index is not live.typo_index, "a new word (nightly): the typo index built anew"
+    assert rebuilt.matcher.match("sleepless nightlly", "en")[0].condition == "insomnia", "the new word's typo"
 
     english = json.loads(files.files["patterns/en.json"])
     english["classes"]["want"].append("zorblax to")  # a wanting form no lexicon has
     edited = built(**{"patterns/en.json": json.dumps(english).encode()})
     assert edited.matcher.patterns is not live.patterns, "a pattern edit: patterns built anew"
+    assert edited.matcher.typo_index is live.typo_index, "... and the same terms: the typo index kept"
     assert not live.match("i zorblax to die", "en")
     assert edited.matcher.match("i zorblax to die", "en")[0].condition == "suicide"
     with pytest.raises(ValueError, match="match alike"):
         Decider(rebuilt.lexicon, live)
 
+    guard = files.files["typo-guard.txt"] + b"zorblaxing en\n"
+    words = built(**{"typo-guard.txt": guard})
+    assert words.lexicon.typo_guard is not live.lexicon.typo_guard and "zorblaxing" in words.lexicon.typo_guard
+    assert words.lexicon.common_words is not live.lexicon.common_words, "a word list edited: both lists anew"
+
     # a build that names the live patterns for a version whose patterns differ is refused, not decided with
     published = Published("next", {**files.files, "patterns/en.json": json.dumps(english).encode()}, None, 0)
     out = io.BytesIO()
-    _handover(published, "topic@4", lexicon.matching_digest, edited.lexicon.patterns_digest, out)
+    _handover(published, "topic@4", {**live_digests(live), "patterns": edited.lexicon.patterns_digest}, out)
     out.seek(0)
     with pytest.raises(ValueError, match="patterns are kept only"):
         _build(out, live, [])
