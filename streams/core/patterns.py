@@ -305,7 +305,7 @@ def _walk(steps: tuple[Step, ...], i: int, prev: Hit | None, gap: bool, hits: di
     if i == len(steps):
         return ()
     step = steps[i]
-    if step is GAP:
+    if not step.word_class:  # a gap (not `is GAP`: a build handed over from another process has its own copies)
         return _walk(steps, i + 1, prev, True, hits, text, openers)
     for hit in hits.get(step.word_class, ()):
         if prev is None or _follows(prev, hit, gap, text, openers):

@@ -17,6 +17,7 @@ from streams.core.build import AUTOMATON_CHARS, automata, pace, scan
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
+from streams.core.matcher import Matcher
 from streams.lexicon_topic import (
     Checker,
     LiveLexicon,
@@ -235,6 +236,13 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     assert edited.matcher.match("i zorblax to die", "en")[0].condition == "suicide"
     with pytest.raises(ValueError, match="match alike"):
         Decider(rebuilt.lexicon, live)
+    # what the worker took (built in the checking process, handed over) matches every development search as the
+    # same version built whole in one process does
+    whole = Matcher(edited.lexicon)
+    rows = [json.loads(line) for line in (ROOT / "tests" / "eval" / "queries.jsonl").open(encoding="utf-8")]
+    differ = [row["query"] for row in rows
+              if edited.matcher.match(row["query"], row["lang"]) != whole.match(row["query"], row["lang"])]
+    assert not differ and len(rows) > 4000, differ[:5]
 
     guard = files.files["typo-guard.txt"] + b"zorblaxing en\n"
     words = built(**{"typo-guard.txt": guard})
