@@ -384,29 +384,31 @@ _LIVE_PATTERNS, _LIVE_TYPOS = "the live patterns", "the live typo index"
 _LIVE_COMMON_WORDS, _LIVE_TYPO_GUARD = "the live common words", "the live typo guard"
 
 
-def live_digests(live: Matcher) -> dict[str, str]:
+def live_digests(live: Matcher) -> dict[str, Any]:
     """What the checking process compares a new version with, to keep what of the live one it reads alike."""
     lexicon = live.lexicon
     return {"matching": lexicon.matching_digest, "patterns": lexicon.patterns_digest, "words": lexicon.words_digest,
-            "typos": live.typo_digest}
+            "typos": live.typo_digest, "languages": live.patterns.digests}
 
 
-def _handover(published: Published, at: str, live: dict[str, str], out: BinaryIO) -> None:
+def _handover(published: Published, at: str, live: dict[str, Any], out: BinaryIO) -> None:
     """The checking process's build of a record it accepted (`live`: `live_digests`): its lexicon, and its matcher
     unless the live one matches alike (a version that changes no term, pattern or word list: a number, a URL,
     opening hours, the most urgent edits). What the new version reads alike is handed over by name, not as bytes,
-    for the worker to keep: the patterns (a version that changes terms only, not built here either), the typo
-    index (no new word of 4 letters or more: a new phrase of known words) and the word lists (about 6 of the 19
-    MB of a new matcher)."""
+    for the worker to keep, and is not built here either: the patterns (a version that changes terms only), each
+    language's patterns (one that changes other languages' files: a pattern edit builds one language of 32), the
+    typo index (one that adds no word to the terms) and the word lists (about 3 of the 19 MB of a new matcher)."""
     lexicon = published.compile(at)
     matcher = None
+    words = lexicon.words_digest == live["words"]
     if lexicon.matching_digest != live["matching"]:
-        kept = lexicon.patterns_digest == live["patterns"]
-        matcher = Matcher(lexicon, patterns=cast(PatternMatcher, Kept(_LIVE_PATTERNS)) if kept else None,
+        patterns = cast(PatternMatcher, Kept(_LIVE_PATTERNS)) if lexicon.patterns_digest == live["patterns"] else \
+            PatternMatcher(lexicon.patterns, lexicon.common_words, {
+                language: (digest, cast(Any, Kept(f"{_LIVE_PATTERNS}: {language}")))
+                for language, digest in live["languages"].items()} if words else None)
+        matcher = Matcher(lexicon, patterns=patterns,
                           typos=(live["typos"], cast(dict[str, tuple[str, ...]], Kept(_LIVE_TYPOS))))
-    alike = {}
-    if lexicon.words_digest == live["words"]:
-        alike = {_LIVE_COMMON_WORDS: lexicon.common_words, _LIVE_TYPO_GUARD: lexicon.typo_guard}
+    alike = {_LIVE_COMMON_WORDS: lexicon.common_words, _LIVE_TYPO_GUARD: lexicon.typo_guard} if words else {}
     handed((lexicon, matcher), out, alike)
 
 
@@ -417,7 +419,8 @@ def _build(built: BinaryIO, live: Matcher, recent: list[tuple[str, str | None]])
     with built:
         lexicon, matcher = taken(built, {
             _LIVE_PATTERNS: live.patterns, _LIVE_TYPOS: live.typo_index,
-            _LIVE_COMMON_WORDS: live.lexicon.common_words, _LIVE_TYPO_GUARD: live.lexicon.typo_guard})
+            _LIVE_COMMON_WORDS: live.lexicon.common_words, _LIVE_TYPO_GUARD: live.lexicon.typo_guard,
+            **{f"{_LIVE_PATTERNS}: {lang}": live.patterns.language(lang) for lang in live.patterns.digests}})
     if lexicon.common_words is live.lexicon.common_words and lexicon.words_digest != live.lexicon.words_digest:
         raise ValueError("word lists are kept only between versions that read the same ones")
     if matcher is None:

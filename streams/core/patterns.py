@@ -13,6 +13,7 @@ most GAP_WORDS words (GAP_CHARS characters in unspaced scripts); `exclude` patte
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from streams.core import normalize
-from streams.core.build import automata, paced, scan
+from streams.core.build import Kept, automata, paced, scan
 
 GAP_WORDS = 3
 GAP_CHARS = 8
@@ -99,14 +100,11 @@ class Hit(NamedTuple):
     spaced: bool
 
 
-class PatternMatcher:
-    """Every pattern, positive or look-alike, is gated by the key words of its anchor class (`anchor_words`): the
-    matcher notes, in its own pass over the search's words, the words that open a gate (a set lookup per word).
-    Only then is the search scanned once for the phrases of the classes those patterns use, and they are walked;
-    a look-alike pattern is walked only when its condition matched."""
+class _Language:
+    """One language file's patterns, compiled. Every pattern, positive or look-alike, is gated by the key words of
+    its anchor class (`anchor_words`)."""
 
-    def __init__(self, patterns: PatternSet, common_words: Mapping[str, float] | None = None) -> None:
-        common_words = common_words or {}
+    def __init__(self, patterns: PatternSet, common_words: Mapping[str, float]) -> None:
         fold: _Memo = _Memo(normalize.phrase)  # a build meets each class phrase several times: folded once
         key_of: _Memo = _Memo(lambda key: _key_word(key, common_words))
         gates: dict[str, set[Pattern]] = {}
@@ -158,64 +156,30 @@ class PatternMatcher:
                                          if exclude is lookalikes) for lookalikes in (False, True))
             self._gates[gate] = (positive, lookalike)
 
-    def _present(self, words: set[str]) -> frozenset[str]:
-        """The classes (with key words) that have a key word among the search's words."""
-        key_classes = self._key_classes
-        return frozenset().union(*(key_classes[w] for w in words if w in key_classes))
+    @property
+    def groups(self) -> Mapping[str, tuple[Groups, Groups]]:
+        return self._gates
 
-    def _gated(self, gates: list[str], present: frozenset[str], lookalikes: bool) -> list[Pattern]:
-        """The patterns (positive, or look-alike) behind these gates whose every required class is present."""
-        gated: dict[str, Pattern] = {}
-        for gate in gates:
-            groups = self._gates.get(gate)
-            if groups is not None:
-                for needs, patterns in groups[lookalikes]:
-                    if needs <= present:
-                        gated.update((p.id, p) for p in patterns)
-        return list(gated.values())
+    @property
+    def key_classes(self) -> Mapping[str, frozenset[str]]:
+        return self._key_classes
+
+    @property
+    def has_unspaced(self) -> bool:
+        return bool(self._unspaced)
 
     def unspaced_gates(self, folded: str) -> list[str]:
         return ["\0" + name for _, (_, _, owners) in scan(self._unspaced, folded) for name, _ in owners]
 
-    def match(self, tokens: list[str], gates: list[str], found: Collection[str]) -> tuple[
-            list[tuple[Pattern, tuple[str, ...]]], dict[str, str]]:
-        """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
-        conditions (of those and of `found`) that a look-alike pattern cancels, each with the search's words less
-        the look-alike's span: a condition still matched there stands ("suicide squad i want to die")."""
-        present = self._present(set(tokens))
-        positive = self._gated(gates, present, lookalikes=False)
-        if not positive and not (found and not self.exclusions.isdisjoint(found)):
-            return [], {}
-        # Look-alikes matter once a condition matched, by a term or by a positive pattern found just now.
-        lookalike_gates = [t for t in tokens if t in self.lookalike_words] + [g for g in gates if g[0] == "\0"]
-        lookalikes = self._gated(lookalike_gates, present, lookalikes=True)
-        if not positive and not any(p.condition in found for p in lookalikes):
-            return [], {}
-        text = " " + " ".join(tokens) + " "
+    def hits(self, tokens: list[str], text: str, patterns: list[Pattern]) -> dict[str, list[Hit]]:
+        """The search's phrases of the classes these patterns use, by class."""
         hits: dict[str, list[Hit]] = {}
-        needed = frozenset().union(*(self._classes[p.id] for p in (*positive, *lookalikes)))
+        needed = frozenset().union(*(self._classes[p.id] for p in patterns))
         for start, stop, spaced, owners in self._class_phrases(tokens, text):
             for name, phrase in owners:
                 if name in needed:
                     hits.setdefault(name, []).append(Hit(start, stop, phrase, spaced))
-        positives = []
-        for pattern in sorted(positive, key=lambda p: p.id):
-            if pattern.required <= hits.keys():
-                used = _walk(pattern.steps, 0, None, False, hits, text)
-                if used is not None:
-                    positives.append((pattern, tuple(h.phrase for h in used)))
-        conditions = {*found, *(p.condition for p, _ in positives)}
-        cancelled: dict[str, str] = {}  # condition -> the search's words with the look-alike's span blanked
-        for pattern in lookalikes:
-            if pattern.condition in conditions and pattern.required <= hits.keys():
-                # a look-alike stays within one clause: its gaps never hold its first class again
-                used = _walk(pattern.steps, 0, None, False, hits, text, hits.get(pattern.steps[0].word_class, []))
-                if used is not None:
-                    rest = cancelled.get(pattern.condition, text)
-                    cancelled[pattern.condition] = rest[:used[0].start] + BREAK * (used[-1].end - used[0].start) \
-                        + rest[used[-1].end:]
-        return positives, cancelled
-
+        return hits
 
     def _class_phrases(self, tokens: list[str], text: str) -> list[tuple[int, int, bool, Owners]]:
         """Every class phrase in the search, as (start, stop) in `text`, ordered by where it ends, the longer first
@@ -235,6 +199,133 @@ class PatternMatcher:
                       for end, (length, _, owners) in scan(self._bare, text))
         found.sort(key=lambda hit: hit[:2])
         return [hit[2:] for hit in found]
+
+
+class PatternMatcher:
+    """The patterns of every language file, compiled one language at a time (`_Language`), so that a version which
+    edits one file builds and hands over that language only (`kept`: the live version's others, or stand-ins for
+    them). The matcher notes, in its own pass over the search's words, the words that open a gate (a set lookup per
+    word, `anchor_words`). Only then are the languages of those gates scanned for the phrases of the classes their
+    patterns use, and the patterns walked; a look-alike pattern is walked only when its condition matched, by a term
+    or a pattern of any language."""
+
+    def __init__(self, patterns: PatternSet, common_words: Mapping[str, float] | None = None,
+                 kept: Mapping[str, tuple[str, _Language]] | None = None) -> None:
+        """`kept`: by language, a live version's digest and part (or its stand-in, `Kept`), kept when this
+        version's part reads the same (the same common words too: the caller's check)."""
+        common_words, kept = common_words or {}, kept or {}
+        by_language: dict[str, list[Pattern]] = {}
+        for pattern in patterns.patterns:
+            by_language.setdefault(pattern.language, []).append(pattern)
+        self.digests: dict[str, str] = {}  # language -> what its part reads (with the common words, the caller's)
+        self._languages: dict[str, _Language] = {}
+        for language, theirs in sorted(by_language.items()):
+            prefix = language + ":"
+            part = PatternSet({n: c for n, c in patterns.classes.items() if n.startswith(prefix)}, tuple(theirs))
+            digest = self.digests[language] = _digest(part)
+            live_digest, live = kept.get(language, ("", None))
+            self._languages[language] = live if live is not None and live_digest == digest else \
+                _Language(part, common_words)
+        if not any(isinstance(part, Kept) for part in self._languages.values()):
+            self._merge()  # else the process this build is handed to merges it (`__setstate__`)
+
+    def language(self, language: str) -> _Language:
+        return self._languages[language]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"digests": self.digests, "languages": self._languages}  # what `_merge` derives is derived again
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.digests, self._languages = state["digests"], state["languages"]
+        self._merge()
+
+    def _merge(self) -> None:
+        """What the per-search path reads of every language at once: the words that open a gate, by gate the
+        languages it opens (positive patterns, look-alikes), the classes each key word is a key word of, and the
+        conditions a look-alike may cancel."""
+        parts = self._languages.values()
+        self.anchor_words = frozenset().union(*(p.anchor_words for p in parts))
+        self.lookalike_words = frozenset().union(*(p.lookalike_words for p in parts))
+        self.exclusions = frozenset().union(*(p.exclusions for p in parts))
+        opens: tuple[dict[str, list[tuple[str, Groups]]], ...] = ({}, {})
+        key_classes: dict[str, frozenset[str]] = {}
+        for language, part in self._languages.items():
+            for gate, groups in paced(part.groups.items()):
+                for side, opened in zip(groups, opens, strict=True):
+                    if side:
+                        opened.setdefault(gate, []).append((language, side))
+            for word, classes in paced(part.key_classes.items()):
+                key_classes[word] = key_classes[word] | classes if word in key_classes else classes
+        # gate -> (language, the groups of patterns it opens there), for positive patterns and for look-alikes
+        self._opens = tuple({gate: tuple(them) for gate, them in paced(opened.items())} for opened in opens)
+        self._key_classes = key_classes
+        self._unspaced = tuple(p for p in parts if p.has_unspaced)
+
+    def unspaced_gates(self, folded: str) -> list[str]:
+        return [gate for part in self._unspaced for gate in part.unspaced_gates(folded)]
+
+    def match(self, tokens: list[str], gates: list[str], found: Collection[str]) -> tuple[
+            list[tuple[Pattern, tuple[str, ...]]], dict[str, str]]:
+        """The positive patterns the search's words satisfy, each with the lexicon phrases it used; and the
+        conditions (of those and of `found`) that a look-alike pattern cancels, each with the search's words less
+        the look-alike's span: a condition still matched there stands ("suicide squad i want to die")."""
+        key_classes = self._key_classes
+        present = frozenset().union(*(key_classes[w] for w in set(tokens) if w in key_classes))
+        positive = self._gated(0, gates, present)
+        if not positive and not (found and not self.exclusions.isdisjoint(found)):
+            return [], {}
+        # Look-alikes matter once a condition matched, by a term or by a positive pattern found just now.
+        lookalike_gates = [t for t in tokens if t in self.lookalike_words] + [g for g in gates if g[0] == "\0"]
+        lookalikes = self._gated(1, lookalike_gates, present)
+        if not positive and not any(p.condition in found for ps in lookalikes.values() for p in ps):
+            return [], {}
+        text = " " + " ".join(tokens) + " "
+        hits = {language: self._languages[language].hits(
+            tokens, text, [*positive.get(language, ()), *lookalikes.get(language, ())])
+            for language in {*positive, *lookalikes}}
+        positives = []
+        for key, patterns in positive.items():
+            for pattern in patterns:
+                if pattern.required <= hits[key].keys():
+                    used = _walk(pattern.steps, 0, None, False, hits[key], text)
+                    if used is not None:
+                        positives.append((pattern, tuple(h.phrase for h in used)))
+        positives.sort(key=lambda matched: matched[0].id)
+        conditions = {*found, *(p.condition for p, _ in positives)}
+        cancelled: dict[str, str] = {}  # condition -> the search's words with the look-alike's span blanked
+        for key, patterns in lookalikes.items():
+            for pattern in patterns:
+                if pattern.condition in conditions and pattern.required <= hits[key].keys():
+                    # a look-alike stays within one clause: its gaps never hold its first class again
+                    used = _walk(pattern.steps, 0, None, False, hits[key], text,
+                                 hits[key].get(pattern.steps[0].word_class, []))
+                    if used is not None:
+                        rest = cancelled.get(pattern.condition, text)
+                        cancelled[pattern.condition] = rest[:used[0].start] + BREAK * (used[-1].end - used[0].start) \
+                            + rest[used[-1].end:]
+        return positives, cancelled
+
+    def _gated(self, side: int, gates: list[str], present: frozenset[str]) -> dict[str, list[Pattern]]:
+        """By language, the patterns of one side (0 positive, 1 look-alike) behind these gates whose every required
+        class is present."""
+        gated: dict[str, dict[str, Pattern]] = {}
+        opens = self._opens[side]
+        for gate in gates:
+            for language, groups in opens.get(gate, ()):
+                for needs, patterns in groups:
+                    if needs <= present:
+                        gated.setdefault(language, {}).update((p.id, p) for p in patterns)
+        return {language: list(patterns.values()) for language, patterns in gated.items()}
+
+
+def _digest(part: PatternSet) -> str:
+    """What a language's patterns read: its classes and patterns as written."""
+    digest = hashlib.sha256()
+    for name, phrases in sorted(part.classes.items()):
+        digest.update(("\0".join((name, *phrases)) + "\1").encode())
+    for p in part.patterns:
+        digest.update(repr((p.id, p.condition, p.steps, p.exclude, p.why)).encode() + b"\1")
+    return digest.hexdigest()
 
 
 BREAK = "\n"  # what a look-alike's span is blanked with: the words either side of it are matched apart
