@@ -14,7 +14,8 @@ built lexicon and matcher, pickled, or why it is refused. That process runs at a
 busy machine it takes mostly the CPU that the worker, its broker and its clients leave. The worker then unpickles
 the build in a thread that runs only in the short slices the decision loop gives it (`Pacer`; the unpickler's steps
 are small, streams/core/build.py `taken`): a sixth to a tenth of the CPU that building it would take. A version that
-changes no term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns.
+changes no term, pattern or word list keeps the live matcher; one that changes terms only keeps the live patterns,
+and one that changes a pattern file keeps the other languages' (`_handover`).
 The worker then hands it to `LiveLexicon`.
 The decision loop swaps it in between two batches (`LiveLexicon.at_batch_boundary`), so each batch, and so each
 decision, is made wholly by one version. A record that does not decode or compile is refused, logged with its
@@ -516,14 +517,18 @@ def _vet_main(built_fd: int) -> None:
 
 
 _OURS = "streams."
+# A dict of the old version larger than this (the term and typo indexes, memos: tens of thousands of entries of
+# strings and tuples, no reference cycles) is emptied this many entries a turn instead of walked entry by entry.
+DISPOSE_CHUNK = 512
 
 
 def dispose(root: Any) -> None:
     """Frees a swapped-out version a little at a time, so no single deallocation holds the GIL for long (freeing a
     whole matcher at once is one cascade of about 100 ms): a walk that takes each object's references before
-    dropping it, so each object freed is freed shallowly. Only objects nothing else holds are walked, and none is
-    changed, except that the walked instances of this package lose their attributes, which breaks the reference
-    cycles of their memo wrappers (frozen objects are never collected, so reference counting must free them)."""
+    dropping it, so each object freed is freed shallowly; a large dict is emptied a chunk at a time instead
+    (`DISPOSE_CHUNK`). Only objects nothing else holds are walked, and none is changed, except that those dicts are
+    emptied and the walked instances of this package lose their attributes, which breaks the reference cycles of
+    their memo wrappers (frozen objects are never collected, so reference counting must free them)."""
     stack = [root]
     del root
     first = True  # the version itself is walked whoever holds it: the caller means to free it
@@ -537,7 +542,12 @@ def dispose(root: Any) -> None:
             continue
         first = False
         kind = type(item)
-        if kind is dict:
+        if kind is dict and len(item) > DISPOSE_CHUNK:  # emptied a chunk at a time, what it alone holds freed with it
+            while item:
+                pace()
+                for _ in range(min(DISPOSE_CHUNK, len(item))):
+                    item.popitem()
+        elif kind is dict:
             stack.extend(item.values())
         elif kind in (list, tuple, set, frozenset) or (isinstance(item, tuple) and kind.__module__.startswith(_OURS)):
             stack.extend(item)
