@@ -25,6 +25,7 @@ offset, file and entry, and counted (signpost_lexicon_versions_refused_total); t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -331,7 +332,9 @@ class LexiconFollower:
         finally:
             await consumer.stop()
             standing, self._standby = self._standby, None
-            await retire(standing)
+            if standing is not None:
+                with contextlib.suppress(OSError):  # it never started
+                    await retire(await asyncio.shield(standing))
 
     async def _checker(self) -> Checker:
         """The checking process started ahead (`standby`), unless it has ended. The next one starts once this
@@ -460,14 +463,8 @@ async def standby() -> Checker:
     return Checker(child, built)
 
 
-async def retire(standing: asyncio.Future[Checker] | None) -> None:
+async def retire(checker: Checker) -> None:
     """A checking process that will not be given a record: its stdin closed, it ends."""
-    if standing is None:
-        return
-    try:
-        checker = await asyncio.shield(standing)
-    except OSError:  # it never started
-        return
     checker.built.close()
     if checker.child.returncode is None:
         await checker.child.communicate(b"")

@@ -295,10 +295,11 @@ def compile_lexicon(base: LexiconFiles, overlay: LexiconFiles | None = None) -> 
     base_version = f"{manifest['version']}+{digest.hexdigest()[:12]}"
     added = _Overlay() if overlay is None else _merge_overlay(overlay, conditions, owners, resources, origin)
     _check_resources(base, resources, origin, conditions)
+    guarded = json.dumps(manifest.get("typo_guard", [])).encode()
     return Lexicon(
-        matching_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), MATCHED_FILES, base, overlay),
+        matching_digest=_digest(guarded, MATCHED_FILES, base, overlay),
         patterns_digest=_digest(b"", PATTERN_FILES, base),
-        words_digest=_digest(json.dumps(manifest.get("typo_guard", [])).encode(), WORD_FILES, base),
+        words_digest=_digest(guarded, WORD_FILES, base),
         version=base_version if added.version is None else f"{base_version}/{added.version}",
         conditions=conditions,
         resources=resources,

@@ -217,7 +217,7 @@ class PatternMatcher:
         by_language: dict[str, list[Pattern]] = {}
         for pattern in patterns.patterns:
             by_language.setdefault(pattern.language, []).append(pattern)
-        self.digests: dict[str, str] = {}  # language -> what its part reads (with the common words, the caller's)
+        self.digests: dict[str, str] = {}  # language -> what its part reads (its common words: the caller compares)
         self._languages: dict[str, _Language] = {}
         for language, theirs in sorted(by_language.items()):
             prefix = language + ":"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import io
 import json
@@ -19,7 +18,6 @@ from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
 from streams.core.matcher import Matcher
 from streams.lexicon_topic import (
-    Checker,
     LiveLexicon,
     Pacer,
     Published,
@@ -116,14 +114,8 @@ async def test_a_checking_process_started_ahead_checks_the_record_it_is_given_la
     assert vetted.version == "ahead" and vetted.built is ahead.built and ahead.child.returncode == 0
     vetted.built.close()
     idle = await standby()
-    await retire(_done(idle))
+    await retire(idle)
     assert idle.child.returncode == 0 and idle.built.closed, "its stdin closed, it ended without a record"
-
-
-def _done(checker: Checker) -> asyncio.Future[Checker]:
-    future: asyncio.Future[Checker] = asyncio.get_running_loop().create_future()
-    future.set_result(checker)
-    return future
 
 
 async def test_a_broken_record_is_refused_by_the_checking_process_naming_file_and_entry(lexicon: Lexicon) -> None:
