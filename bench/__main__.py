@@ -96,6 +96,9 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         ("latency: the other searches of the minute, p50 / p99 / max",
          f"{lat['switch']['steady_p50_ms']:.1f} / {lat['switch']['steady_p99_ms']:.1f} / "
          f"{lat['switch']['steady_max_ms']:.1f} ms", "", ""),
+        ("latency: the switch's longest pause of the decision loop (taking the new version, freeing the old)",
+         f"{lat['switch']['longest_pause_ms']:.1f} ms", f"≤ the batch window ({lat['switch']['batch_window_ms']} ms)",
+         verdict(0 < lat["switch"]["longest_pause_ms"] <= lat["switch"]["batch_window_ms"])),
         ("memory: worker peak RSS (throughput run, caches included)", f"{rss:.0f} MB", "≤ 250 MB",
          verdict(rss <= 250)),
     ]

@@ -171,7 +171,11 @@ async def measure(worker: BenchWorker, bootstrap: str, settings, rate: int, seco
                 "around_searches": len(around), "around_p50_ms": pick(around, 0.5),
                 "around_p99_ms": pick(around, 0.99), "around_max_ms": around[-1],
                 "steady_p50_ms": pick(steady, 0.5), "steady_p99_ms": pick(steady, 0.99), "steady_max_ms": steady[-1],
-                "p50_by_second_from_publish": by_second(timed, switch["published"], pick)}
+                "p50_by_second_from_publish": by_second(timed, switch["published"], pick),
+                # the longest the decision loop stood still at once to take the new version and free the old: the
+                # most a search waited for the switch itself, beside the batch window a search may wait anyway
+                "longest_pause_ms": worker.metric("signpost_lexicon_switch_longest_pause_seconds") * 1000,
+                "batch_window_ms": settings.batch_window_ms}
     return {"switch": switched, "rate": rate, "seconds": seconds, "sent": total, "decided": len(latencies),
             "send_rate": (warm_count + total) / took, "p50_ms": pick(latencies, 0.5), "p99_ms": pick(latencies, 0.99),
             "p999_ms": pick(latencies, 0.999), "max_ms": latencies[-1],

@@ -118,11 +118,9 @@ class DecisionLoop:
                     wait_s = min(wait_s, Pacer.IDLE_S)
                 batches = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.settings.batch_size)
                 generation = self._generation  # a batch read before a rebalance, see _Rebalance
-                if building and pacer is not None:  # no search for IDLE_S, or none of the build's turns for too long
-                    if not batches:
-                        pacer.give(pacer.SLICE_S)
-                    elif pacer.starved():
-                        pacer.give(pacer.STARVED_SLICE_S)
+                # no search for IDLE_S and a gap since the last of the build's turns, or none of them for too long
+                if building and pacer is not None and ((not batches and pacer.rested()) or pacer.starved()):
+                    pacer.give(pacer.SLICE_S)
                 if self.live is not None:  # between two batches (or idle): a new lexicon version takes over here,
                     self.pipeline.decider = self.live.at_batch_boundary()  # so one version decides a whole batch
                 if batches or self.delivery.flush_due():

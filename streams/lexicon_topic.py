@@ -40,7 +40,7 @@ from typing import Any, BinaryIO, NamedTuple, cast
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.core.build import Kept, handed, pace, taken, taking_turns
+from streams.core.build import Kept, Patched, handed, pace, taken, taking_turns
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
 from streams.core.matcher import Matcher
@@ -181,16 +181,22 @@ class Pacer:
     every switch interval, and a batch decided beside a build took about twice as long (measured). So the work
     never runs beside the loop. It calls `turn()` often (streams/core/build.py), which returns at once within its
     slice and otherwise hands back and waits for the next one. The loop gives a slice of SLICE_S (`give`) when
-    its wait for searches found none for IDLE_S, or a slice of STARVED_SLICE_S when it has decided for STARVED_S
-    without giving one (more searches than it can take: a quarter of the time). A search that arrives during a
-    slice waits for its end, less than a batch window. The loop waits for the work to hand back at most a slice
-    and a millisecond; a work that overruns runs beside it until its next turn. With no loop attached (`attach`,
-    `detach`), the work runs straight through."""
+    its wait for searches found none for IDLE_S and GAP_S have passed since the last slice (`rested`: at most a
+    tenth of its time), or when it has decided for STARVED_S without giving one (more searches than it can take:
+    a fifteenth of the time). A search that arrives during a slice waits for its end, less than a batch window.
+    The loop waits for the work to hand back at most a slice and a millisecond; a work that overruns runs beside
+    it until its next turn. The longest it stood still is `longest_pause`. With no loop attached (`attach`,
+    `detach`), the work runs straight through.
+
+    Why the gap: on two saturated cores a take of 0.4 s of CPU given every idle millisecond ran within about a
+    second, and that second's searches waited two to three times their usual p50 for a CPU (the broker's and the
+    clients' share went to the take); spread over about five times as long, one to three milliseconds more
+    (docs/decisions.md, "The switch's work at a tenth of the loop's time")."""
 
     IDLE_S = 0.001
     SLICE_S = 0.002
     STARVED_S = 0.03
-    STARVED_SLICE_S = 0.01
+    GAP_S = 0.02
     SWITCH_INTERVAL_S = 0.0002  # while the work runs: how soon a thread waiting for the lock gets it
 
     def __init__(self) -> None:
@@ -200,6 +206,7 @@ class Pacer:
         self._works_turn = False
         self._slice_ends = 0.0
         self._last_slice = time.perf_counter()
+        self.longest_pause = 0.0  # seconds, since the follower last set it to 0
 
     def attach(self) -> None:
         with self._cond:
@@ -214,6 +221,9 @@ class Pacer:
     def working(self) -> bool:
         return self._working > 0
 
+    def rested(self) -> bool:
+        return time.perf_counter() - self._last_slice >= self.GAP_S
+
     def starved(self) -> bool:
         return time.perf_counter() - self._last_slice > self.STARVED_S
 
@@ -222,11 +232,13 @@ class Pacer:
         with self._cond:
             if not self._working:
                 return
-            self._slice_ends = time.perf_counter() + seconds
+            started = time.perf_counter()
+            self._slice_ends = started + seconds
             self._works_turn = True
             self._cond.notify_all()
             self._cond.wait_for(lambda: not self._works_turn, timeout=seconds + 0.001)
         self._last_slice = time.perf_counter()
+        self.longest_pause = max(self.longest_pause, self._last_slice - started)
 
     def turn(self) -> None:
         """Called by the work: goes on within its slice, or hands back and waits for the next."""
@@ -350,6 +362,7 @@ class LexiconFollower:
     async def consider(self, record: Any) -> None:
         at = where(record.topic, record.offset)
         started = time.perf_counter()
+        self.live.pacer.longest_pause = 0.0
         log.info("lexicon record %s: checking and building it", at)
         try:
             live = self.live.decider.matcher
@@ -365,13 +378,16 @@ class LexiconFollower:
             return
         kept = decider.matcher is live
         del live  # else this frame would hold the old matcher past `dispose`, to be freed in one cascade
-        log.info("lexicon version %s (%s) checked and built in %.1f s and taken in %.1f s (%s); it decides from the "
-                 "next batch", decider.version, at, checked - started, time.perf_counter() - checked,
-                 "the live matcher kept: it matches alike" if kept else "a new matcher")
+        log.info("lexicon version %s (%s) checked and built in %.1f s and taken in %.1f s (%s; the decision loop "
+                 "stood still at most %.1f ms at a time); it decides from the next batch", decider.version, at,
+                 checked - started, time.perf_counter() - checked,
+                 "the live matcher kept: it matches alike" if kept else "a new matcher",
+                 self.live.pacer.longest_pause * 1000)
         self.live.offer(decider, vetted.published_at_ms)
         await self.live.swapped.wait()
         for old in self.live.retired():
             await self.live.pacer.run(dispose, old)
+        self.metrics.lexicon_switch_pause.set(self.live.pacer.longest_pause)
 
 
 class Vetted(NamedTuple):
@@ -392,7 +408,7 @@ def live_digests(live: Matcher) -> dict[str, Any]:
     """What the checking process compares a new version with, to keep what of the live one it reads alike."""
     lexicon = live.lexicon
     return {"matching": lexicon.matching_digest, "patterns": lexicon.patterns_digest, "words": lexicon.words_digest,
-            "typos": live.typo_digest, "languages": live.patterns.digests}
+            "typos": live.typo_digest, "typo_words": live.typo_words, "languages": live.patterns.digests}
 
 
 def _handover(published: Published, at: str, live: dict[str, Any], out: BinaryIO) -> None:
@@ -401,7 +417,8 @@ def _handover(published: Published, at: str, live: dict[str, Any], out: BinaryIO
     opening hours, the most urgent edits). What the new version reads alike is handed over by name, not as bytes,
     for the worker to keep, and is not built here either: the patterns (a version that changes terms only), each
     language's patterns (one that changes other languages' files: a pattern edit builds one language of 32), the
-    typo index (one that adds no word to the terms) and the word lists (about 3 of the 19 MB of a new matcher)."""
+    typo index (one that adds no word to the terms; otherwise the entries of the words it adds or drops, over the
+    live index) and the word lists (about 3 of the 19 MB of a new matcher)."""
     lexicon = published.compile(at)
     matcher = None
     words = lexicon.words_digest == live["words"]
@@ -412,6 +429,9 @@ def _handover(published: Published, at: str, live: dict[str, Any], out: BinaryIO
                 for language, digest in live["languages"].items()} if words else None)
         matcher = Matcher(lexicon, patterns=patterns,
                           typos=(live["typos"], cast(dict[str, tuple[str, ...]], Kept(_LIVE_TYPOS))))
+        if matcher.typo_digest != live["typos"]:  # other typo words: the live index and what differs from it
+            changes = matcher.typo_changes(live["typo_words"])
+            matcher.hand_typos_as(cast(dict[str, tuple[str, ...]], Patched(Kept(_LIVE_TYPOS), changes)))
     alike = {_LIVE_COMMON_WORDS: lexicon.common_words, _LIVE_TYPO_GUARD: lexicon.typo_guard} if words else {}
     handed((lexicon, matcher), out, alike)
 
@@ -529,17 +549,15 @@ def dispose(root: Any) -> None:
     stack = [root]
     del root
     first = True  # the version itself is walked whoever holds it: the caller means to free it
-    walked = 0
     while stack:
-        walked += 1
-        if not walked % 64:
-            pace()
+        pace()  # between any two objects: freeing one automaton holds the lock for up to a millisecond
         item = stack.pop()
         if not first and sys.getrefcount(item) > 2:  # held elsewhere too (shared, or a parent still to come)
             continue
         first = False
         kind = type(item)
-        if kind is dict and len(item) > DISPOSE_CHUNK:  # emptied a chunk at a time, what it alone holds freed with it
+        if isinstance(item, dict) and len(item) > DISPOSE_CHUNK:  # emptied a chunk at a time (a memo's OrderedDict
+            # too), what it alone holds freed with it
             while item:
                 pace()
                 for _ in range(min(DISPOSE_CHUNK, len(item))):

@@ -61,6 +61,9 @@ class Metrics:
                                        "(0: the image's files)", registry=r)
         self.lexicon_switched = Gauge("signpost_lexicon_switched_timestamp_seconds",
                                       "When this worker began deciding with the live lexicon version", registry=r)
+        self.lexicon_switch_pause = Gauge("signpost_lexicon_switch_longest_pause_seconds",
+                                          "The longest the decision loop stood still at once for the last lexicon "
+                                          "switch's work (taking the new version, freeing the old)", registry=r)
         self.lexicon_refused = Counter("signpost_lexicon_versions_refused",
                                        "Lexicon versions from the lexicon topic refused as broken (the live one "
                                        "kept serving)", registry=r)

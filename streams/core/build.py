@@ -20,6 +20,7 @@ import copyreg
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
 from types import MappingProxyType
 from typing import Any, BinaryIO, TypeVar
 
@@ -91,6 +92,35 @@ class Kept:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+class Patched:
+    """Stands, in a build handed over, for a dict the taking process has (`base`, a `Kept`) with a few keys
+    changed: `changes` maps each to its new value, or to None where it is gone. Taken as a new dict (`_patched`)."""
+
+    def __init__(self, base: Kept, changes: Mapping[Any, Any]) -> None:
+        self.base, self.changes = base, changes
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _patched, (self.base, dict(self.changes))
+
+
+PATCH_COPY_CHUNK = 4096  # entries copied between two turns: a fraction of a millisecond
+
+
+def _patched(base: Mapping[Any, Any], changes: dict[Any, Any]) -> dict[Any, Any]:
+    """A copy of `base` with `changes` (`Patched`), made in turns."""
+    out: dict[Any, Any] = {}
+    items = iter(base.items())
+    while chunk := list(islice(items, PATCH_COPY_CHUNK)):
+        pace()
+        out.update(chunk)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
 
 
 class _Handing(pickle.Pickler):

@@ -115,6 +115,7 @@ class Matcher:
             w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
         typo_words = sorted(w for w in self._vocabulary if len(w) >= TYPO_MIN_LENGTH or w in self._short_phrase_words)
         self.typo_digest = hashlib.sha256("\n".join(typo_words).encode()).hexdigest()  # what the index reads
+        self.typo_words = tuple(typo_words)
         pace()
         self._deletions: Mapping[str, tuple[str, ...]]
         if typos is not None and typos[0] == self.typo_digest:
@@ -172,6 +173,17 @@ class Matcher:
     @property
     def typo_index(self) -> Mapping[str, tuple[str, ...]]:
         return self._deletions
+
+    def typo_changes(self, other_words: Iterable[str]) -> dict[str, tuple[str, ...] | None]:
+        """What differs between this typo index and that of a matcher whose typo words are `other_words`: each
+        deletion of a word one of them has and the other not, with this index's words for it (None: none)."""
+        changed = set(self.typo_words).symmetric_difference(other_words)
+        return {deletion: self._deletions.get(deletion) for word in changed for deletion in _deletions(word)}
+
+    def hand_typos_as(self, stand_in: Mapping[str, tuple[str, ...]]) -> None:
+        """For a build about to be handed over: its typo index replaced by what stands for it there
+        (streams/core/build.py `Kept`, `Patched`)."""
+        self._deletions = stand_in
 
     def recent_queries(self, most: int) -> list[tuple[str, str | None]]:
         """The `most` searches used last, with their language (to warm the next version's matcher; they never

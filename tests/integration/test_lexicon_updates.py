@@ -100,6 +100,8 @@ async def test_a_steady_stream_switches_version_once_between_batches_and_every_s
         await until(lambda: live_version(worker) == new_version, "the worker switching to the new version")
         switched_at = len(sent)
         await until(lambda: worker.decided() >= switched_at + 200, "decisions after the switch")
+        await until(lambda: worker.metric("signpost_lexicon_switch_longest_pause_seconds") > 0,
+                    "the old version freed in the turns the decision loop gave, the longest pause shown")
     finally:
         stop.set()
         await streaming

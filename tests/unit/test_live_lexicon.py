@@ -12,7 +12,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
-from streams.core.build import AUTOMATON_CHARS, automata, pace, scan
+from streams.core.build import AUTOMATON_CHARS, _patched, automata, pace, scan
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
@@ -158,6 +158,30 @@ def test_work_runs_only_in_the_slices_the_loop_gives() -> None:
         assert done.result() == count[0]
 
 
+def test_idle_slices_come_at_most_one_a_gap_and_the_longest_pause_is_kept() -> None:
+    pacer, stop, count = Pacer(), threading.Event(), [0]
+    pacer.attach()
+
+    def work() -> None:
+        while not stop.is_set():
+            count[0] += 1
+            pace()
+
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(pacer._paced, work)
+        while not count[0]:
+            pacer.give(Pacer.SLICE_S)  # returns at once until the work has started
+        handed_back(pacer)
+        pacer.GAP_S = 3600.0  # a gap no test outlasts
+        assert not pacer.rested(), "a slice given: the next idle one waits for the gap"
+        assert pacer.longest_pause > 0
+        pacer._last_slice -= pacer.GAP_S  # as if the gap had passed
+        assert pacer.rested()
+        stop.set()
+        while not done.done():
+            pacer.give(Pacer.SLICE_S)
+
+
 def handed_back(pacer: Pacer) -> None:
     with pacer._cond:
         assert pacer._cond.wait_for(lambda: not pacer._works_turn, timeout=10)
@@ -216,7 +240,11 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     rebuilt = built(**{"conditions/insomnia.json": term})
     assert rebuilt.matcher is not live and rebuilt.matcher.patterns is live.patterns, "terms only: patterns kept"
     assert rebuilt.matcher.match("sleepless nightly", "en")[0].condition == "insomnia"
-    assert rebuilt.matcher.typo_index is not live.typo_index, "a new word (nightly): the typo index built anew"
+    assert rebuilt.matcher.typo_index is not live.typo_index, "a new word (nightly): a new typo index ..."
+    whole = Matcher(rebuilt.lexicon)
+    assert dict(rebuilt.matcher.typo_index) == dict(whole.typo_index), "... the live one with the new word's entries"
+    dropped = _patched(whole.typo_index, live.typo_changes(whole.typo_words))  # the other way: a word dropped
+    assert dropped == dict(live.typo_index)
     assert rebuilt.matcher.match("sleepless nightlly", "en")[0].condition == "insomnia", "the new word's typo"
 
     english = json.loads(files.files["patterns/en.json"])
