@@ -556,8 +556,7 @@ def dispose(root: Any) -> None:
             continue
         first = False
         kind = type(item)
-        if isinstance(item, dict) and len(item) > DISPOSE_CHUNK:  # emptied a chunk at a time (a memo's OrderedDict
-            # too), what it alone holds freed with it
+        if isinstance(item, dict) and len(item) > DISPOSE_CHUNK:  # a memo's OrderedDict too: emptied by chunks
             while item:
                 pace()
                 for _ in range(min(DISPOSE_CHUNK, len(item))):
