@@ -9,15 +9,18 @@ Aho-Corasick automata are made from at most `AUTOMATON_CHARS` characters of keys
 hashtag automaton's 10,000 keys).
 
 A build made in another process is handed over pickled (`handed`) and taken (`taken`) in steps too: the unpickler
-reads a protocol-5 pickle frame by frame (64 KB each: about half a millisecond of objects on average, at most
-about 4 ms, measured), and each read is a turn. Taking a lexicon and matcher costs the worker a sixth to a tenth
+reads a protocol-5 pickle frame by frame, and each read is a turn. Frames are `FRAME_BYTES`, not pickle's 64 KB:
+the bench's version read 64 KB frames in up to 1.9-3.4 ms each, and 16 KB ones in at most 0.8-1.2 ms but one
+(measured). Taking a lexicon and matcher costs the worker a sixth to a tenth
 of what building them does (0.16 against 1.37 s of CPU for a pattern edit, docs/decisions.md).
 """
 
 from __future__ import annotations
 
 import copyreg
+import io
 import pickle
+import pickletools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
@@ -27,6 +30,7 @@ from typing import Any, BinaryIO, TypeVar
 import ahocorasick
 
 T = TypeVar("T")
+FRAME_BYTES = 16 * 1024  # of a build handed over, read (a turn) a frame at a time: about 0.8 ms of objects
 PACE_EVERY = 16  # items of a paced loop between two turns: microseconds of work
 AUTOMATON_CHARS = 12_000  # characters of keys per automaton: about 3 ms to make
 
@@ -140,8 +144,19 @@ def _proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 
 def handed(built: Any, out: BinaryIO, standing_in: Mapping[str, Any] | None = None) -> None:
     """`built` pickled into `out` for another process of this code to take (`taken`), its `Kept` stand-ins by
-    name, and so the objects of `standing_in` (name -> object: ones the taking process has alike)."""
-    _Handing(out, {id(obj): name for name, obj in (standing_in or {}).items()}).dump(built)
+    name, and so the objects of `standing_in` (name -> object: ones the taking process has alike).
+
+    The pickle is optimized (`pickletools.optimize`): the unpickler remembers only the objects it meets again, not
+    every string and tuple, and lets go of what it remembered in one step when it is done, which no turn can
+    split (the bench's version: 290,972 entries, 6-8 ms, against 60,365 entries, about 1 ms; 1.5 s more here)."""
+    pickled = io.BytesIO()
+    _Handing(pickled, {id(obj): name for name, obj in (standing_in or {}).items()}).dump(built)
+    framing = pickle._Framer._FRAME_SIZE_TARGET  # type: ignore[attr-defined]
+    pickle._Framer._FRAME_SIZE_TARGET = FRAME_BYTES  # type: ignore[attr-defined]  # optimize frames it anew
+    try:
+        out.write(pickletools.optimize(pickled.getvalue()))
+    finally:
+        pickle._Framer._FRAME_SIZE_TARGET = framing  # type: ignore[attr-defined]
 
 
 class _PacedReader:
@@ -168,4 +183,8 @@ def taken(file: BinaryIO, kept: Mapping[str, Any]) -> Any:
     `kept`. Only for a file a process this one started wrote: unpickling runs code the bytes name."""
     unpickler = pickle.Unpickler(_PacedReader(file))
     unpickler.persistent_load = kept.__getitem__  # type: ignore[method-assign]
-    return unpickler.load()
+    built = unpickler.load()
+    pace()
+    del unpickler  # letting go of what it remembered: a step of its own
+    pace()
+    return built

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import pickletools
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
-from streams.core.build import AUTOMATON_CHARS, _patched, automata, pace, scan
+from streams.core.build import AUTOMATON_CHARS, FRAME_BYTES, _patched, automata, handed, pace, scan, taken
 from streams.core.decide import Decider
 from streams.core.events import SearchEvent
 from streams.core.lexicon import Lexicon, LexiconError, read_folder
@@ -211,6 +212,20 @@ def test_automata_are_made_small_and_scanned_as_one(lexicon: Lexicon) -> None:
     assert len(made) > 1 and all(sum(map(len, a.keys())) <= AUTOMATON_CHARS for a in made)
     text = "xkey00017key04999"
     assert [value for _, (_, value) in scan(made, text)] == ["key00017", "key04999"]
+
+
+def test_a_build_is_handed_over_in_small_frames_remembering_only_what_recurs() -> None:
+    shared = ("recurs", "twice")
+    built = {"words": [f"word{i}" for i in range(20_000)], "a": shared, "b": shared}
+    out = io.BytesIO()
+    handed(built, out)
+    frames = [arg for op, arg, _ in pickletools.genops(out.getvalue()) if op.name == "FRAME"]
+    assert len(frames) > 4 and max(frames) <= FRAME_BYTES + 64, "frames of FRAME_BYTES, not pickle's 64 KB"
+    remembered = [op for op, _, _ in pickletools.genops(out.getvalue()) if "PUT" in op.name or op.name == "MEMOIZE"]
+    assert len(remembered) == 1, "only the tuple met twice is remembered, not every string"
+    out.seek(0)
+    back = taken(out, {})
+    assert back == built and back["a"] is back["b"]
 
 
 def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
