@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.core.build import Kept, Patched, handed, pace, taken, taking_turns
 from streams.core.decide import Decider
 from streams.core.lexicon import Lexicon, LexiconError, LexiconFiles, compile_lexicon
-from streams.core.matcher import Matcher
+from streams.core.matcher import Matcher, TypoIndex
 from streams.core.patterns import PatternMatcher
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -428,10 +428,10 @@ def _handover(published: Published, at: str, live: dict[str, Any], out: BinaryIO
                 language: (digest, cast(Any, Kept(f"{_LIVE_PATTERNS}: {language}")))
                 for language, digest in live["languages"].items()} if words else None)
         matcher = Matcher(lexicon, patterns=patterns,
-                          typos=(live["typos"], cast(dict[str, tuple[str, ...]], Kept(_LIVE_TYPOS))))
+                          typos=(live["typos"], cast(TypoIndex, Kept(_LIVE_TYPOS))))
         if matcher.typo_digest != live["typos"]:  # other typo words: the live index and what differs from it
             changes = matcher.typo_changes(live["typo_words"])
-            matcher.hand_typos_as(cast(dict[str, tuple[str, ...]], Patched(Kept(_LIVE_TYPOS), changes)))
+            matcher.hand_typos_as(cast(TypoIndex, Patched(Kept(_LIVE_TYPOS), changes)))
     alike = {_LIVE_COMMON_WORDS: lexicon.common_words, _LIVE_TYPO_GUARD: lexicon.typo_guard} if words else {}
     handed((lexicon, matcher), out, alike)
 

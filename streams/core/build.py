@@ -99,31 +99,38 @@ class Kept:
 
 
 class Patched:
-    """Stands, in a build handed over, for a dict the taking process has (`base`, a `Kept`) with a few keys
-    changed: `changes` maps each to its new value, or to None where it is gone. Taken as a new dict (`_patched`)."""
+    """Stands, in a build handed over, for a dict of dicts the taking process has (`base`, a `Kept`) with a few keys
+    of the inner dicts changed: `changes` maps an inner dict's key to its changes, each key to its new value or to
+    None where it is gone. Taken as a new outer dict (`_patched`) that shares the inner dicts left unchanged."""
 
-    def __init__(self, base: Kept, changes: Mapping[Any, Any]) -> None:
+    def __init__(self, base: Kept, changes: Mapping[Any, Mapping[Any, Any]]) -> None:
         self.base, self.changes = base, changes
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _patched, (self.base, dict(self.changes))
+        return _patched, (self.base, {outer: dict(inner) for outer, inner in self.changes.items()})
 
 
-PATCH_COPY_CHUNK = 4096  # entries copied between two turns: a fraction of a millisecond
+PATCH_COPY_CHUNK = 1024  # entries copied between two turns: a fraction of a millisecond
 
 
-def _patched(base: Mapping[Any, Any], changes: dict[Any, Any]) -> dict[Any, Any]:
-    """A copy of `base` with `changes` (`Patched`), made in turns."""
-    out: dict[Any, Any] = {}
-    items = iter(base.items())
-    while chunk := list(islice(items, PATCH_COPY_CHUNK)):
-        pace()
-        out.update(chunk)
-    for key, value in changes.items():
-        if value is None:
-            out.pop(key, None)
+def _patched(base: Mapping[Any, Mapping[Any, Any]], changes: dict[Any, dict[Any, Any]]) -> dict[Any, Any]:
+    """`base` with `changes` (`Patched`): each inner dict changed copied in turns, then changed."""
+    out = dict(base)
+    for outer, inner_changes in changes.items():
+        inner: dict[Any, Any] = {}
+        items = iter(base.get(outer, {}).items())
+        while chunk := list(islice(items, PATCH_COPY_CHUNK)):
+            pace()
+            inner.update(chunk)
+        for key, value in inner_changes.items():
+            if value is None:
+                inner.pop(key, None)
+            else:
+                inner[key] = value
+        if inner:
+            out[outer] = inner
         else:
-            out[key] = value
+            out.pop(outer, None)
     return out
 
 

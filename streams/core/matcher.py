@@ -37,6 +37,11 @@ HASHTAG_SUBSTRING_MIN = 6  # inside a hashtag, shorter terms match only the whol
 
 PATTERN_SCORE = 0.9  # a composition of lexicon words, not one of its phrases
 _LEGACY_CODES = {"iw": "he", "in": "id", "tl": "fil"}  # locales still written with them (Java's, Android's)
+# One-letter deletions of the typo words -> the words, in a dict per deletion length: a word's own and its
+# deletions' are two lookups, and a version that adds words copies only the lengths they touch, in dicts of at most
+# 10,000 entries whose growth never stands the decision loop still for long (one dict of 147,548 grew by 2-3 ms
+# at once: streams/core/build.py `Patched`).
+TypoIndex = Mapping[int, Mapping[str, tuple[str, ...]]]
 KIND_SCORE: dict[MatchKind, float] = {"exact": 1.0, "translation": 1.0, "hashtag": 1.0, "coded": 0.95}
 
 
@@ -83,7 +88,7 @@ class Match:
 
 class Matcher:
     def __init__(self, lexicon: Lexicon, guard: bool = True, patterns: PatternMatcher | None = None,
-                 typos: tuple[str, Mapping[str, tuple[str, ...]]] | None = None) -> None:
+                 typos: tuple[str, TypoIndex] | None = None) -> None:
         """`patterns`: a live version's, kept (they are immutable) when this lexicon's patterns read the same files
         (`Lexicon.patterns_digest`, the caller's check); otherwise they are built. `typos`: a live version's
         `typo_digest` and typo index, kept when this one's words are the same; otherwise it is built."""
@@ -108,24 +113,26 @@ class Matcher:
             (word, " " in key) for key in paced(keyed) if not _UNSPACED.search(key)
             for word in key.split(" ") if word.isalpha() and len(word) <= TYPO_MAX_LENGTH
         }
-        self._vocabulary = frozenset(w for w, _ in words)
+        vocabulary = {w for w, _ in words}
+        self._vocabulary = _by_length(vocabulary)  # by length, as the typo index is
         self._lookalike_words = frozenset(word for key, entries in paced(keyed.items())
                                           if any(e.exclusion for e in entries) for word in key.split(" "))
         self._short_phrase_words = frozenset(
             w for w, in_phrase in words if in_phrase and PHRASE_TYPO_MIN_LENGTH <= len(w) < TYPO_MIN_LENGTH)
-        typo_words = sorted(w for w in self._vocabulary if len(w) >= TYPO_MIN_LENGTH or w in self._short_phrase_words)
+        typo_words = sorted(w for w in vocabulary if len(w) >= TYPO_MIN_LENGTH or w in self._short_phrase_words)
         self.typo_digest = hashlib.sha256("\n".join(typo_words).encode()).hexdigest()  # what the index reads
         self.typo_words = tuple(typo_words)
         pace()
-        self._deletions: Mapping[str, tuple[str, ...]]
+        self._deletions: TypoIndex
         if typos is not None and typos[0] == self.typo_digest:
             self._deletions = typos[1]
         else:
-            index: dict[str, set[str]] = {}
+            index: dict[int, dict[str, set[str]]] = {}
             for word in paced(typo_words):
                 for deletion in _deletions(word):
-                    index.setdefault(deletion, set()).add(word)
-            self._deletions = {k: tuple(sorted(v)) for k, v in paced(index.items())}
+                    index.setdefault(len(deletion), {}).setdefault(deletion, set()).add(word)
+            self._deletions = {length: {k: tuple(sorted(v)) for k, v in paced(by_deletion.items())}
+                               for length, by_deletion in index.items()}
         pace()
         self._corrections_cache: dict[str, Fix | None] = {}
         # Least recently used searches go first: clearing it whole when full made the most frequent searches miss
@@ -171,16 +178,20 @@ class Matcher:
         return self._patterns
 
     @property
-    def typo_index(self) -> Mapping[str, tuple[str, ...]]:
+    def typo_index(self) -> TypoIndex:
         return self._deletions
 
-    def typo_changes(self, other_words: Iterable[str]) -> dict[str, tuple[str, ...] | None]:
-        """What differs between this typo index and that of a matcher whose typo words are `other_words`: each
-        deletion of a word one of them has and the other not, with this index's words for it (None: none)."""
-        changed = set(self.typo_words).symmetric_difference(other_words)
-        return {deletion: self._deletions.get(deletion) for word in changed for deletion in _deletions(word)}
+    def typo_changes(self, other_words: Iterable[str]) -> dict[int, dict[str, tuple[str, ...] | None]]:
+        """What differs between this typo index and that of a matcher whose typo words are `other_words`, by
+        length as the index is: each deletion of a word one of them has and the other not, with this index's words
+        for it (None: none)."""
+        changes: dict[int, dict[str, tuple[str, ...] | None]] = {}
+        for word in set(self.typo_words).symmetric_difference(other_words):
+            for deletion in _deletions(word):
+                changes.setdefault(len(deletion), {})[deletion] = self._deletions.get(len(deletion), {}).get(deletion)
+        return changes
 
-    def hand_typos_as(self, stand_in: Mapping[str, tuple[str, ...]]) -> None:
+    def hand_typos_as(self, stand_in: TypoIndex) -> None:
         """For a build about to be handed over: its typo index replaced by what stands for it there
         (streams/core/build.py `Kept`, `Patched`)."""
         self._deletions = stand_in
@@ -354,11 +365,11 @@ class Matcher:
         """How to read a token that is not itself a term word, or None."""
         if len(token) < PHRASE_TYPO_MIN_LENGTH or not token.isalpha():
             return None
-        if token in self._vocabulary:
+        if token in self._vocabulary.get(len(token), ()):
             return self._misspelled(token)
         if _STRETCH.search(token):
             for squeezed in _unstretched(token):
-                if squeezed in self._vocabulary:
+                if squeezed in self._vocabulary.get(len(squeezed), ()):
                     return Fix((squeezed,), "coded", KIND_SCORE["coded"], False)
             token = _STRETCH.sub(r"\1\1", token)
         if len(token) > TYPO_MAX_LENGTH or _UNSPACED.search(token):
@@ -386,12 +397,13 @@ class Matcher:
 
     def _nearest(self, token: str) -> tuple[str, ...]:
         """The vocabulary words one edit (OSA: insert, delete, substitute, swap) away."""
-        index = self._deletions
-        candidates: set[str] = set(index.get(token, ()))
+        same, shorter = self._deletions.get(len(token), {}), self._deletions.get(len(token) - 1, {})
+        shorter_words = self._vocabulary.get(len(token) - 1, frozenset())
+        candidates: set[str] = set(same.get(token, ()))
         for deletion in _deletions(token):
-            if deletion in index:
-                candidates.update(index[deletion])
-            if deletion in self._vocabulary:
+            if deletion in shorter:
+                candidates.update(shorter[deletion])
+            if deletion in shorter_words:
                 candidates.add(deletion)
         short = len(token) < TYPO_MIN_LENGTH
         near = []
@@ -439,6 +451,15 @@ def _unstretched(token: str) -> list[str]:
     """Each stretched run ("nnnn") read as one letter and as two: "killlll" -> "kil", "kill"."""
     one, two = _STRETCH.sub(r"\1", token), _STRETCH.sub(r"\1\1", token)
     return [one, two]
+
+
+def _by_length(words: Iterable[str]) -> dict[int, frozenset[str]]:
+    """Words by their length: sets of a few thousand, each built in one short step when a version is taken (the
+    vocabulary's 14,503 as one set: 2-3 ms at once)."""
+    by_length: dict[int, set[str]] = {}
+    for word in words:
+        by_length.setdefault(len(word), set()).add(word)
+    return {length: frozenset(same) for length, same in by_length.items()}
 
 
 def _deletions(word: str) -> list[str]:
