@@ -21,7 +21,7 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from streams.core import normalize
-from streams.core.build import Kept, automata, paced, scan
+from streams.core.build import Kept, automata, pace, paced, scan
 
 GAP_WORDS = 3
 GAP_CHARS = 8
@@ -244,8 +244,11 @@ class PatternMatcher:
         languages it opens (positive patterns, look-alikes), the classes each key word is a key word of, and the
         conditions a look-alike may cancel."""
         parts = self._languages.values()
+        pace()  # each union is a step of up to a millisecond
         self.anchor_words = frozenset().union(*(p.anchor_words for p in parts))
+        pace()
         self.lookalike_words = frozenset().union(*(p.lookalike_words for p in parts))
+        pace()
         self.exclusions = frozenset().union(*(p.exclusions for p in parts))
         opens: tuple[dict[str, list[tuple[str, Groups]]], ...] = ({}, {})
         key_classes: dict[str, frozenset[str]] = {}
