@@ -183,7 +183,8 @@ class Pacer:
     slice and otherwise hands back and waits for the next one. The loop gives a slice of SLICE_S (`give`) when
     its wait for searches found none for IDLE_S and GAP_S have passed since the last slice (`rested`: at most a
     tenth of its time), or when it has decided for STARVED_S without giving one (more searches than it can take:
-    a fifteenth of the time). A search that arrives during a slice waits for its end, less than a batch window.
+    a fifteenth of the time). A search that arrives during a slice waits for its end, less than a batch window,
+    and where no core is idle for the loop's thread to wake on, 2-4 ms more (docs/decisions.md).
     The loop waits for the work to hand back at most a slice and a millisecond; a work that overruns runs beside
     it until its next turn. The longest it stood still is `longest_pause`. With no loop attached (`attach`,
     `detach`), the work runs straight through.
