@@ -10,7 +10,7 @@ hashtag automaton's 10,000 keys).
 
 A build made in another process is handed over pickled (`handed`) and taken (`taken`) in steps too: the unpickler
 reads a protocol-5 pickle frame by frame, and each read is a turn. Frames are `FRAME_BYTES`, not pickle's 64 KB:
-the bench's version read 64 KB frames in up to 1.9-3.4 ms each, and 16 KB ones in at most 0.8-1.2 ms but one
+the bench's version read 64 KB frames in up to 1.9-3.4 ms each, and 16 KB ones in at most 0.8-1.2 ms
 (measured). Taking a lexicon and matcher costs the worker a sixth to a tenth
 of what building them does (0.16 against 1.37 s of CPU for a pattern edit, docs/decisions.md).
 """
@@ -155,7 +155,7 @@ def handed(built: Any, out: BinaryIO, standing_in: Mapping[str, Any] | None = No
 
     The pickle is optimized (`pickletools.optimize`): the unpickler remembers only the objects it meets again, not
     every string and tuple, and lets go of what it remembered in one step when it is done, which no turn can
-    split (the bench's version: 290,972 entries, 6-8 ms, against 60,365 entries, about 1 ms; 1.5 s more here)."""
+    split (the bench's version: 290,972 entries, 6-8 ms, against 60,365 entries, about 1 ms; 0.8-1.5 s more here)."""
     pickled = io.BytesIO()
     _Handing(pickled, {id(obj): name for name, obj in (standing_in or {}).items()}).dump(built)
     framing = pickle._Framer._FRAME_SIZE_TARGET  # type: ignore[attr-defined]

@@ -259,6 +259,7 @@ def test_a_version_keeps_what_of_the_live_matcher_it_leaves_unchanged(
     whole = Matcher(rebuilt.lexicon)
     assert dict(rebuilt.matcher.typo_index) == dict(whole.typo_index), "... the live one with the new word's entries"
     shared = {n for n, by_deletion in live.typo_index.items() if rebuilt.matcher.typo_index[n] is by_deletion}
+    # the words added: "nightly" (deletions of 6 letters) and the phrase's squashed form ("sleeplessnightly": 15)
     assert 6 not in shared and len(shared) >= len(live.typo_index) - 2, "... sharing the lengths left alone"
     dropped = _patched(whole.typo_index, live.typo_changes(whole.typo_words))  # the other way: a word dropped
     assert dropped == dict(live.typo_index)
